@@ -1,0 +1,2 @@
+//! facade
+pub use runai_core as core;
