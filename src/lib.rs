@@ -1,2 +1,23 @@
-//! facade
+//! `runai`: build your own GPU inference platform in the spirit of NVIDIA Run:ai Inference.
+//!
+//! This facade re-exports the member crates so one dependency brings the whole family:
+//!
+//! | module | crate | what it holds |
+//! | --- | --- | --- |
+//! | [`core`] | `runai-core` | Run:ai wire-format models, strict and lenient parsing, validation, the cluster model, the `InferenceWorkload` CRD (feature `kube`) |
+//!
+//! ```
+//! use runai::core::{parse, InferenceCreationRequest, Validate};
+//!
+//! let request: InferenceCreationRequest = parse::strict(r#"{
+//!     "name": "llama-3-8b",
+//!     "projectId": "1",
+//!     "clusterId": "71f69d83-ba66-4822-adf5-55ce55efd210",
+//!     "spec": {"image": "vllm/vllm-openai:v0.11.0", "servingPort": {"container": 8000}}
+//! }"#)?;
+//! request.validate()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub use runai_core as core;

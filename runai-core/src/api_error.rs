@@ -27,7 +27,11 @@ impl ApiError {
     /// An error with `code` and `message`.
     #[must_use]
     pub fn new(code: u16, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: None }
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
 
     /// The same error with `details`.

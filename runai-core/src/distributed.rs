@@ -121,8 +121,13 @@ impl DistributedInferenceSpec {
             workers: Some(self.workers.unwrap_or(0)),
             replicas: Some(self.replicas.unwrap_or(1)),
             startup_policy: Some(self.startup_policy.unwrap_or(StartupPolicy::LeaderCreated)),
-            restart_policy: Some(self.restart_policy.unwrap_or(RestartPolicy::RecreateGroupOnPodRestart)),
-            preemptibility: self.preemptibility.or_else(|| priority_class.default_preemptibility()),
+            restart_policy: Some(
+                self.restart_policy
+                    .unwrap_or(RestartPolicy::RecreateGroupOnPodRestart),
+            ),
+            preemptibility: self
+                .preemptibility
+                .or_else(|| priority_class.default_preemptibility()),
             priority_class: Some(priority_class),
             serving_port: self.serving_port.as_ref().map(|port| DistributedServingPort {
                 protocol: Some(port.protocol.unwrap_or_default()),
@@ -142,12 +147,18 @@ impl DistributedInferenceSpec {
             Some(port) => c.field("servingPort", |c| port.check(c)),
         }
         match &self.leader {
-            None => c.at("leader", "is required; describe the leader pod (image, compute, ...)"),
+            None => c.at(
+                "leader",
+                "is required; describe the leader pod (image, compute, ...)",
+            ),
             Some(leader) => c.field("leader", |c| leader.check(c)),
         }
         match (&self.worker, self.workers.unwrap_or(0)) {
             (None, workers) if workers > 0 => {
-                c.at("worker", format!("is required when workers is {workers}; describe the worker pod"));
+                c.at(
+                    "worker",
+                    format!("is required when workers is {workers}; describe the worker pod"),
+                );
             }
             (Some(worker), _) => c.field("worker", |c| worker.check(c)),
             _ => {}
@@ -237,7 +248,10 @@ pub struct DistributedServingPort {
 impl DistributedServingPort {
     fn check(&self, c: &mut Checker) {
         match self.port {
-            None => c.at("port", "is required; give the port the leader serves on (1-65535)"),
+            None => c.at(
+                "port",
+                "is required; give the port the leader serves on (1-65535)",
+            ),
             some => c.range("port", some, 1, 65535),
         }
         let kind = self.authorization_type.unwrap_or_default();
@@ -247,7 +261,12 @@ impl DistributedServingPort {
                 "`authorizedUsersOrGroups` is not available for distributed inference; use authorizedUsers or authorizedGroups",
             );
         }
-        check_access(c, kind, self.authorized_users.as_ref(), self.authorized_groups.as_ref());
+        check_access(
+            c,
+            kind,
+            self.authorized_users.as_ref(),
+            self.authorized_groups.as_ref(),
+        );
         if self.exposed_url.is_some() && self.expose_externally == Some(false) {
             c.at("exposedUrl", "cannot be set when exposeExternally is false");
         }
@@ -441,15 +460,26 @@ impl DistributedInferenceUpdateRequest {
     /// An update to `replicas` groups.
     #[must_use]
     pub fn replicas(replicas: i32) -> Self {
-        Self { spec: Some(DistributedInferenceUpdateSpec { replicas: Some(replicas) }) }
+        Self {
+            spec: Some(DistributedInferenceUpdateSpec {
+                replicas: Some(replicas),
+            }),
+        }
     }
 
     pub(crate) fn check(&self, c: &mut Checker) {
         match self.spec.as_ref().and_then(|s| s.replicas) {
-            None => c.at("spec", "must set replicas, the only field a distributed inference update may change"),
+            None => c.at(
+                "spec",
+                "must set replicas, the only field a distributed inference update may change",
+            ),
             some => c.field("spec", |c| c.range("replicas", some, 0, MAX_GROUP_COUNT)),
         }
     }
 }
 
-impl_validate!(DistributedInferenceCreationRequest, DistributedInferenceSpec, DistributedInferenceUpdateRequest);
+impl_validate!(
+    DistributedInferenceCreationRequest,
+    DistributedInferenceSpec,
+    DistributedInferenceUpdateRequest
+);

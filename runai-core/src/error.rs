@@ -62,7 +62,10 @@ impl UnknownField {
     /// Makes an unknown-field report.
     #[must_use]
     pub fn new(path: impl Into<String>, suggestion: Option<String>) -> Self {
-        Self { path: path.into(), suggestion }
+        Self {
+            path: path.into(),
+            suggestion,
+        }
     }
 }
 
@@ -110,7 +113,10 @@ impl Violation {
     /// Makes a violation at `path`.
     #[must_use]
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { path: path.into(), message: message.into() }
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 

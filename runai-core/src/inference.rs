@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{ClusterId, DepartmentId, ProjectId, WorkloadId};
 use crate::spec::pod::PodFields;
 use crate::spec::{
-    Annotation, AutoScaling, Compute, EnvironmentVariable, ExposedUrl, ImagePullPolicy, ImagePullSecret, Label,
-    NodeAffinityRequired, PodAffinity, Port, Preemptibility, PriorityClass, Probes, RelatedUrl, Security,
-    ServingConfiguration, ServingPort, Storage, Toleration, check_node_pools, check_priority,
+    Annotation, AutoScaling, Compute, EnvironmentVariable, ExposedUrl, ImagePullPolicy, ImagePullSecret,
+    Label, NodeAffinityRequired, PodAffinity, Port, Preemptibility, PriorityClass, Probes, RelatedUrl,
+    Security, ServingConfiguration, ServingPort, Storage, Toleration, check_node_pools, check_priority,
 };
 use crate::validate::{Checker, check_dns1035_label, impl_validate};
 use crate::workload::{DesiredPhase, Phase};
@@ -170,7 +170,10 @@ impl InferenceSpec {
     pub fn new(image: impl Into<String>, port: i32) -> Self {
         Self {
             image: Some(image.into()),
-            serving_port: Some(ServingPort { container: Some(port), ..ServingPort::default() }),
+            serving_port: Some(ServingPort {
+                container: Some(port),
+                ..ServingPort::default()
+            }),
             ..Self::default()
         }
     }
@@ -189,7 +192,9 @@ impl InferenceSpec {
     #[must_use]
     pub fn with_defaults(&self) -> Self {
         let priority_class = self.priority_class.clone().unwrap_or(PriorityClass::VeryHigh);
-        let preemptibility = self.preemptibility.or_else(|| priority_class.default_preemptibility());
+        let preemptibility = self
+            .preemptibility
+            .or_else(|| priority_class.default_preemptibility());
         Self {
             autoscaling: Some(self.autoscaling.clone().unwrap_or_default().with_defaults()),
             priority_class: Some(priority_class),
@@ -201,13 +206,20 @@ impl InferenceSpec {
     pub(crate) fn check(&self, c: &mut Checker) {
         self.pod_fields().check(c);
         match &self.serving_port {
-            None => c.at("servingPort", "is required; give the container port the model server listens on"),
+            None => c.at(
+                "servingPort",
+                "is required; give the container port the model server listens on",
+            ),
             Some(port) => c.field("servingPort", |c| port.check(c)),
         }
         c.each("ports", self.ports.as_ref(), Port::check);
         c.each("exposedUrls", self.exposed_urls.as_ref(), ExposedUrl::check);
         c.opt("autoscaling", self.autoscaling.as_ref(), AutoScaling::check);
-        c.opt("servingConfiguration", self.serving_configuration.as_ref(), ServingConfiguration::check);
+        c.opt(
+            "servingConfiguration",
+            self.serving_configuration.as_ref(),
+            ServingConfiguration::check,
+        );
         check_node_pools(c, self.node_pools.as_ref());
         check_priority(c, self.priority_class.as_ref());
     }
@@ -262,7 +274,10 @@ pub(crate) fn check_workload_name(c: &mut Checker, name: &str, as_prefix: bool) 
     } else if name.len() > limit {
         c.at(
             "name",
-            format!("must be at most {limit} characters when useGivenNameAsPrefix is true, got {}", name.len()),
+            format!(
+                "must be at most {limit} characters when useGivenNameAsPrefix is true, got {}",
+                name.len()
+            ),
         );
     }
 }
@@ -270,12 +285,18 @@ pub(crate) fn check_workload_name(c: &mut Checker, name: &str, as_prefix: bool) 
 /// Checks the project and (where the request carries one) cluster identifiers.
 pub(crate) fn check_project_and_cluster(c: &mut Checker, project: &ProjectId, cluster: Option<&ClusterId>) {
     if project.as_str().is_empty() {
-        c.at("projectId", "is required; find it with GET /api/v1/org-unit/projects");
+        c.at(
+            "projectId",
+            "is required; find it with GET /api/v1/org-unit/projects",
+        );
     }
     if let Some(cluster) = cluster
         && !is_uuid(cluster.as_str())
     {
-        c.at("clusterId", format!("`{cluster}` is not a cluster UUID; find it with GET /api/v1/clusters"));
+        c.at(
+            "clusterId",
+            format!("`{cluster}` is not a cluster UUID; find it with GET /api/v1/clusters"),
+        );
     }
 }
 
@@ -283,7 +304,10 @@ pub(crate) fn check_project_and_cluster(c: &mut Checker, project: &ProjectId, cl
 pub(crate) fn is_uuid(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| g.len() == len && g.chars().all(|ch| ch.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.chars().all(|ch| ch.is_ascii_hexdigit()))
 }
 
 /// The response of create, get and patch on `/api/v1/workloads/inferences`: metadata plus an
@@ -480,7 +504,11 @@ impl InferenceUpdateSpec {
         };
         pod.check(c);
         c.opt("autoscaling", self.autoscaling.as_ref(), AutoScaling::check);
-        c.opt("servingConfiguration", self.serving_configuration.as_ref(), ServingConfiguration::check);
+        c.opt(
+            "servingConfiguration",
+            self.serving_configuration.as_ref(),
+            ServingConfiguration::check,
+        );
         check_node_pools(c, self.node_pools.as_ref());
         check_priority(c, self.priority_class.as_ref());
     }
@@ -495,7 +523,12 @@ impl InferenceUpdateRequest {
     }
 }
 
-impl_validate!(InferenceCreationRequest, InferenceSpec, InferenceUpdateRequest, InferenceUpdateSpec);
+impl_validate!(
+    InferenceCreationRequest,
+    InferenceSpec,
+    InferenceUpdateRequest,
+    InferenceUpdateSpec
+);
 
 #[cfg(test)]
 mod tests {

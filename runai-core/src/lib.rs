@@ -68,13 +68,17 @@ pub use ids::{ClusterId, DepartmentId, ProjectId, WorkloadId};
 pub use inference::{
     Inference, InferenceCreationRequest, InferenceSpec, InferenceUpdateRequest, InferenceUpdateSpec,
 };
-pub use metrics::{InferenceMetricType, Measurement, MetricValue, MetricsQuery, MetricsResponse, WorkloadMetricType};
-pub use nim::{NimServiceCreateRequest, NimServiceMetadata, NimServiceResponse, NimServiceSpec, NimServiceUpdateRequest};
+pub use metrics::{
+    InferenceMetricType, Measurement, MetricValue, MetricsQuery, MetricsResponse, WorkloadMetricType,
+};
+pub use nim::{
+    NimServiceCreateRequest, NimServiceMetadata, NimServiceResponse, NimServiceSpec, NimServiceUpdateRequest,
+};
 pub use quantity::Quantity;
 pub use revision::{Revision, RevisionList};
 pub use validate::Validate;
 pub use workload::{
-    ActionsSupport, AllocatedResources, ChildId, Condition, Connection, Datasource, DesiredPhase, Environment, Phase,
-    PhaseReason, RequestedPods, RequestedResources, ResourceCores, ResourceQuantity, Workload,
-    WorkloadExtendedResource, WorkloadList, WorkloadSource, WorkloadTopology,
+    ActionsSupport, AllocatedResources, ChildId, Condition, Connection, Datasource, DesiredPhase,
+    Environment, Phase, PhaseReason, RequestedPods, RequestedResources, ResourceCores, ResourceQuantity,
+    Workload, WorkloadExtendedResource, WorkloadList, WorkloadSource, WorkloadTopology,
 };

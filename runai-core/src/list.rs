@@ -110,7 +110,11 @@ impl Filter {
     /// A filter `field op value`.
     #[must_use]
     pub fn new(field: impl Into<String>, op: FilterOp, value: impl Into<String>) -> Self {
-        Self { field: field.into(), op, value: value.into() }
+        Self {
+            field: field.into(),
+            op,
+            value: value.into(),
+        }
     }
 }
 
@@ -128,7 +132,9 @@ impl fmt::Display for Filter {
 /// assert!(err.to_string().contains("name"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("filter `{0}` has no operator; write <field><op><value> with op one of ==, !=, <=, >=, =@, !@, =^, =$")]
+#[error(
+    "filter `{0}` has no operator; write <field><op><value> with op one of ==, !=, <=, >=, =@, !@, =^, =$"
+)]
 #[non_exhaustive]
 pub struct FilterParseError(pub String);
 
@@ -142,9 +148,11 @@ impl std::str::FromStr for Filter {
             .filter_map(|op| expression.find(op.as_str()).map(|at| (at, *op)))
             .min_by_key(|(at, _)| *at);
         match found {
-            Some((at, op)) if at > 0 => {
-                Ok(Self::new(&expression[..at], op, &expression[at + op.as_str().len()..]))
-            }
+            Some((at, op)) if at > 0 => Ok(Self::new(
+                &expression[..at],
+                op,
+                &expression[at + op.as_str().len()..],
+            )),
             _ => Err(FilterParseError(expression.to_owned())),
         }
     }
@@ -235,7 +243,12 @@ impl ListQuery {
             pairs.push(("sortOrder", order.to_string()));
         }
         if !self.filter_by.is_empty() {
-            let joined = self.filter_by.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+            let joined = self
+                .filter_by
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
             pairs.push(("filterBy", joined));
         }
         if let Some(search) = &self.search {

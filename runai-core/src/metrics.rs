@@ -106,7 +106,11 @@ pub struct MetricsQuery<T> {
 impl<T: std::fmt::Display> MetricsQuery<T> {
     /// A query for `metric_types` between `start` and `end`.
     #[must_use]
-    pub fn new(metric_types: impl IntoIterator<Item = T>, start: impl Into<String>, end: impl Into<String>) -> Self {
+    pub fn new(
+        metric_types: impl IntoIterator<Item = T>,
+        start: impl Into<String>,
+        end: impl Into<String>,
+    ) -> Self {
         Self {
             metric_types: metric_types.into_iter().collect(),
             start: start.into(),
@@ -125,8 +129,17 @@ impl<T: std::fmt::Display> MetricsQuery<T> {
     /// The query parameters, in order.
     #[must_use]
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
-        let types = self.metric_types.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
-        let mut pairs = vec![("metricType", types), ("start", self.start.clone()), ("end", self.end.clone())];
+        let types = self
+            .metric_types
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut pairs = vec![
+            ("metricType", types),
+            ("start", self.start.clone()),
+            ("end", self.end.clone()),
+        ];
         if let Some(samples) = self.number_of_samples {
             pairs.push(("numberOfSamples", samples.to_string()));
         }
@@ -172,7 +185,11 @@ impl Measurement {
     /// The values that parse as numbers, in order.
     #[must_use]
     pub fn numbers(&self) -> Vec<f64> {
-        self.values.iter().flatten().filter_map(|v| v.value.parse().ok()).collect()
+        self.values
+            .iter()
+            .flatten()
+            .filter_map(|v| v.value.parse().ok())
+            .collect()
     }
 }
 

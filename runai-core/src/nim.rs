@@ -135,7 +135,11 @@ impl NimServiceSpec {
     #[must_use]
     pub fn with_defaults(&self) -> Self {
         Self {
-            replicas: if self.autoscaling.is_some() { self.replicas } else { Some(self.replicas.unwrap_or(1)) },
+            replicas: if self.autoscaling.is_some() {
+                self.replicas
+            } else {
+                Some(self.replicas.unwrap_or(1))
+            },
             autoscaling: self.autoscaling.as_ref().map(|a| NimAutoscaling {
                 min_replicas: Some(a.min_replicas.unwrap_or(1)),
                 scale_window_seconds: Some(a.scale_window_seconds.unwrap_or(DEFAULT_SCALE_WINDOW_SECONDS)),
@@ -182,20 +186,31 @@ impl NimServiceSpec {
         if let Some(autoscaling) = &self.autoscaling {
             c.field("autoscaling", |c| autoscaling.check(c));
             if self.replicas.is_some() {
-                c.at("replicas", "cannot be set together with autoscaling; set autoscaling.minReplicas instead");
+                c.at(
+                    "replicas",
+                    "cannot be set together with autoscaling; set autoscaling.minReplicas instead",
+                );
             }
             if self.multi_node.is_some() {
-                c.at("autoscaling", "is not supported with multiNode; set replicas instead");
+                c.at(
+                    "autoscaling",
+                    "is not supported with multiNode; set replicas instead",
+                );
             }
         }
-        c.opt("multiNode", self.multi_node.as_ref(), |m, c| c.range("workers", m.workers, 1, 1000));
+        c.opt("multiNode", self.multi_node.as_ref(), |m, c| {
+            c.range("workers", m.workers, 1, 1000);
+        });
         c.opt("modelStore", self.model_store.as_ref(), ModelStore::check);
         c.opt("security", self.security.as_ref(), |s, c| {
             c.at_least("runAsUid", s.run_as_uid, 0);
             c.at_least("runAsGid", s.run_as_gid, 0);
         });
         match &self.serving_port {
-            None => c.at("servingPort", "is required; give the port the NIM serves on (8000 for most NIMs)"),
+            None => c.at(
+                "servingPort",
+                "is required; give the port the NIM serves on (8000 for most NIMs)",
+            ),
             Some(port) => c.field("servingPort", |c| port.check(c)),
         }
         check_node_pools(c, self.node_pools.as_ref());
@@ -242,12 +257,18 @@ impl NimAutoscaling {
         if let Some(max) = self.max_replicas
             && max < min
         {
-            c.at("maxReplicas", format!("must be >= minReplicas ({min}), got {max}"));
+            c.at(
+                "maxReplicas",
+                format!("must be >= minReplicas ({min}), got {max}"),
+            );
         }
         match &self.metric {
             None => c.at("metric", "is required when autoscaling is set"),
             Some(metric) if !is_metric_name(metric.as_str()) => {
-                c.at("metric", format!("`{metric}` is not a metric name matching ^[a-zA-Z_:][a-zA-Z0-9_:]*$"));
+                c.at(
+                    "metric",
+                    format!("`{metric}` is not a metric name matching ^[a-zA-Z_:][a-zA-Z0-9_:]*$"),
+                );
             }
             Some(_) => {}
         }
@@ -455,7 +476,11 @@ impl NimServingPort {
 impl NimServiceCreateRequest {
     pub(crate) fn check(&self, c: &mut Checker) {
         c.field("metadata", |c| {
-            check_workload_name(c, &self.metadata.name, self.metadata.use_given_name_as_prefix.unwrap_or(false));
+            check_workload_name(
+                c,
+                &self.metadata.name,
+                self.metadata.use_given_name_as_prefix.unwrap_or(false),
+            );
             check_project_and_cluster(c, &self.metadata.project_id, None);
         });
         c.field("spec", |c| self.spec.check(c));

@@ -67,7 +67,9 @@ pub fn lenient<T: DeserializeOwned>(json: &str) -> Result<T, ParseError> {
 /// ```
 #[must_use]
 pub fn unknown_fields<T: JsonSchema>(value: &Value) -> Vec<UnknownField> {
-    let schema = schemars::generate::SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<T>();
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<T>();
     let root = schema.as_value();
     let mut found = Vec::new();
     walk(value, root, root, &mut String::new(), &mut found);
@@ -79,7 +81,11 @@ fn syntax(json: &str) -> Result<Value, ParseError> {
 }
 
 fn syntax_error(e: &serde_json::Error) -> ParseError {
-    ParseError::Syntax { line: e.line(), column: e.column(), message: strip_position(&e.to_string()) }
+    ParseError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    }
 }
 
 fn typed<T: DeserializeOwned>(value: Value) -> Result<T, ParseError> {
@@ -93,7 +99,11 @@ fn classify(e: &serde_path_to_error::Error<serde_json::Error>) -> ParseError {
     }
     let path = e.path().to_string();
     ParseError::InvalidValue {
-        path: if path == "." { "(document)".to_owned() } else { path },
+        path: if path == "." {
+            "(document)".to_owned()
+        } else {
+            path
+        },
         message: strip_position(&inner.to_string()),
     }
 }
@@ -149,8 +159,10 @@ fn walk_object(
     found: &mut Vec<UnknownField>,
 ) {
     let shapes = candidates(schema, root);
-    let properties: Vec<&Map<String, Value>> =
-        shapes.iter().filter_map(|s| s.get("properties").and_then(Value::as_object)).collect();
+    let properties: Vec<&Map<String, Value>> = shapes
+        .iter()
+        .filter_map(|s| s.get("properties").and_then(Value::as_object))
+        .collect();
     // A map-shaped schema, or one that says nothing about objects, accepts any key.
     let open = shapes.iter().find_map(|s| match s.get("additionalProperties") {
         Some(Value::Bool(false)) => None,
@@ -212,7 +224,9 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
     let mut schema = schema;
     // References are local (`#/$defs/Name`); a bounded loop guards against cycles.
     for _ in 0..16 {
-        let Some(pointer) = schema.get("$ref").and_then(Value::as_str) else { break };
+        let Some(pointer) = schema.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
         match pointer.strip_prefix('#').and_then(|p| root.pointer(p)) {
             Some(target) => schema = target,
             None => break,

@@ -58,39 +58,43 @@ impl From<&str> for Quantity {
 /// `^([+]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$` accepts and Kubernetes understands.
 fn parse_quantity(text: &str) -> Option<f64> {
     let text = text.strip_prefix('+').unwrap_or(text);
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
     let (number, suffix) = text.split_at(split);
     if number.is_empty() || number.matches('.').count() > 1 || number == "." {
         return None;
     }
     let number: f64 = number.parse().ok()?;
-    let scale = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
+    // Sub-unit suffixes divide, so that "500m" is exactly 0.5 and "100n" exactly 1e-7.
+    let (multiply, divide) = match suffix {
+        "" => (1.0, 1.0),
+        "n" => (1.0, 1e9),
+        "u" => (1.0, 1e6),
+        "m" => (1.0, 1e3),
+        "k" => (1e3, 1.0),
+        "M" => (1e6, 1.0),
+        "G" => (1e9, 1.0),
+        "T" => (1e12, 1.0),
+        "P" => (1e15, 1.0),
+        "E" => (1e18, 1.0),
+        "Ki" => (1024.0, 1.0),
+        "Mi" => (1024f64.powi(2), 1.0),
+        "Gi" => (1024f64.powi(3), 1.0),
+        "Ti" => (1024f64.powi(4), 1.0),
+        "Pi" => (1024f64.powi(5), 1.0),
+        "Ei" => (1024f64.powi(6), 1.0),
         exponent => {
             let digits = exponent.strip_prefix(['e', 'E'])?;
             let digits = digits.strip_prefix('+').unwrap_or(digits);
             if digits.is_empty() {
                 return None;
             }
-            10f64.powi(digits.parse().ok()?)
+            let power: i32 = digits.parse().ok()?;
+            if power >= 0 { (10f64.powi(power), 1.0) } else { (1.0, 10f64.powi(-power)) }
         }
     };
-    Some(number * scale)
+    Some(number * multiply / divide)
 }
 
 #[cfg(test)]

@@ -52,7 +52,12 @@ pub struct TokenRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_type: Option<GrantType>,
     /// Deprecated application ID.
-    #[serde(rename = "appID", alias = "appId", alias = "AppId", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "appID",
+        alias = "appId",
+        alias = "AppId",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub app_id: Option<String>,
     /// Deprecated application secret.
     #[serde(alias = "AppSecret", skip_serializing_if = "Option::is_none")]
@@ -73,7 +78,12 @@ pub struct TokenRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     /// Client ID of a service account or access key.
-    #[serde(rename = "clientID", alias = "clientId", alias = "ClientId", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "clientID",
+        alias = "clientId",
+        alias = "ClientId",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub client_id: Option<String>,
     /// Client secret.
     #[serde(alias = "ClientSecret", skip_serializing_if = "Option::is_none")]

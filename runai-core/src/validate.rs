@@ -139,7 +139,11 @@ impl Checker {
 
     /// Returns the violations found, if any.
     pub(crate) fn finish(self) -> Result<(), ValidationErrors> {
-        if self.violations.is_empty() { Ok(()) } else { Err(ValidationErrors::new(self.violations)) }
+        if self.violations.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationErrors::new(self.violations))
+        }
     }
 }
 
@@ -154,10 +158,15 @@ pub(crate) fn check_dns1123_label(value: &str) -> Result<(), String> {
         return Err(format!("must not be empty; use {shape}"));
     }
     if value.len() > MAX_LABEL_LEN {
-        return Err(format!("must be at most {MAX_LABEL_LEN} characters, got {}", value.len()));
+        return Err(format!(
+            "must be at most {MAX_LABEL_LEN} characters, got {}",
+            value.len()
+        ));
     }
     let bytes = value.as_bytes();
-    let inner_ok = bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+    let inner_ok = bytes
+        .iter()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
     let ends_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     if !inner_ok || !ends_ok(bytes[0]) || !ends_ok(bytes[bytes.len() - 1]) {
         return Err(format!("`{value}` is not a valid name; use {shape}"));
@@ -178,7 +187,9 @@ pub(crate) fn check_dns1035_label(value: &str) -> Result<(), String> {
 /// Checks a Prometheus metric name: `^[a-zA-Z_:][a-zA-Z0-9_:]*$`.
 pub(crate) fn is_metric_name(value: &str) -> bool {
     let mut chars = value.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 

@@ -145,7 +145,11 @@ impl Condition {
     /// A condition of `kind` with `status`.
     #[must_use]
     pub fn new(kind: impl Into<String>, status: impl Into<String>) -> Self {
-        Self { kind: kind.into(), status: status.into(), ..Self::default() }
+        Self {
+            kind: kind.into(),
+            status: status.into(),
+            ..Self::default()
+        }
     }
 
     /// Whether the status is `True`.
@@ -600,7 +604,10 @@ impl Workload {
     /// The first serving URL, if the control plane reported one.
     #[must_use]
     pub fn serving_url(&self) -> Option<&str> {
-        self.urls.as_ref().and_then(|urls| urls.first()).map(String::as_str)
+        self.urls
+            .as_ref()
+            .and_then(|urls| urls.first())
+            .map(String::as_str)
     }
 
     /// The condition of `kind`, if reported.

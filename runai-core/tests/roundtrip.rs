@@ -3,13 +3,13 @@
 
 use proptest::prelude::*;
 use runai_core::spec::{
-    AuthorizationType, AutoScaling, Compute, EnvironmentVariable, GpuRequestType, Label, Metric, Preemptibility,
-    PriorityClass, Probe, Probes, ServingConfiguration, ServingPort, ServingProtocol, Toleration, TolerationEffect,
-    TolerationOperator,
+    AuthorizationType, AutoScaling, Compute, EnvironmentVariable, GpuRequestType, Label, Metric,
+    Preemptibility, PriorityClass, Probe, Probes, ServingConfiguration, ServingPort, ServingProtocol,
+    Toleration, TolerationEffect, TolerationOperator,
 };
 use runai_core::{
-    ClusterId, DistributedInferenceCreationRequest, DistributedInferenceSpec, InferenceCreationRequest, InferenceSpec,
-    ProjectId, Validate, parse,
+    ClusterId, DistributedInferenceCreationRequest, DistributedInferenceSpec, InferenceCreationRequest,
+    InferenceSpec, ProjectId, Validate, parse,
 };
 
 fn dns_name() -> impl Strategy<Value = String> {
@@ -31,9 +31,21 @@ fn autoscaling() -> impl Strategy<Value = AutoScaling> {
         Just(Metric::Latency),
         "[a-z_:][a-z0-9_:]{0,20}".prop_map(|name| Metric::from(name.as_str())),
     ];
-    (0i32..5, 0i32..10, metric, 1i32..1000, prop::option::of(1.0f64..=100.0), 0i32..=3600, 0i32..=3600).prop_map(
-        |(min, extra, metric, threshold, percentage, retention, delay)| {
-            let min = if metric.allows_scale_to_zero() { min } else { min.max(1) };
+    (
+        0i32..5,
+        0i32..10,
+        metric,
+        1i32..1000,
+        prop::option::of(1.0f64..=100.0),
+        0i32..=3600,
+        0i32..=3600,
+    )
+        .prop_map(|(min, extra, metric, threshold, percentage, retention, delay)| {
+            let min = if metric.allows_scale_to_zero() {
+                min
+            } else {
+                min.max(1)
+            };
             let max = (min + extra).max(1);
             let request_driven = metric.allows_scale_to_zero();
             AutoScaling {
@@ -49,8 +61,7 @@ fn autoscaling() -> impl Strategy<Value = AutoScaling> {
                 concurrency_hard_limit: Some(extra),
                 initialization_timeout_seconds: None,
             }
-        },
-    )
+        })
 }
 
 fn compute() -> impl Strategy<Value = Compute> {
@@ -73,11 +84,18 @@ fn serving_port() -> impl Strategy<Value = ServingPort> {
         let (kind, users) = match access {
             0 => (AuthorizationType::Public, None),
             1 => (AuthorizationType::AuthenticatedUsers, None),
-            _ => (AuthorizationType::AuthorizedUsers, Some(vec!["alice@example.com".to_owned()])),
+            _ => (
+                AuthorizationType::AuthorizedUsers,
+                Some(vec!["alice@example.com".to_owned()]),
+            ),
         };
         ServingPort {
             container: Some(port),
-            protocol: Some(if grpc { ServingProtocol::Grpc } else { ServingProtocol::Http }),
+            protocol: Some(if grpc {
+                ServingProtocol::Grpc
+            } else {
+                ServingProtocol::Http
+            }),
             authorization_type: Some(kind),
             authorized_users: users,
             ..ServingPort::default()
@@ -86,8 +104,11 @@ fn serving_port() -> impl Strategy<Value = ServingPort> {
 }
 
 fn env() -> impl Strategy<Value = Vec<EnvironmentVariable>> {
-    prop::collection::btree_map("[A-Z][A-Z0-9_]{0,12}", "[ -~]{0,16}", 0..5)
-        .prop_map(|vars| vars.into_iter().map(|(k, v)| EnvironmentVariable::value(k, v)).collect())
+    prop::collection::btree_map("[A-Z][A-Z0-9_]{0,12}", "[ -~]{0,16}", 0..5).prop_map(|vars| {
+        vars.into_iter()
+            .map(|(k, v)| EnvironmentVariable::value(k, v))
+            .collect()
+    })
 }
 
 fn priority() -> impl Strategy<Value = Option<PriorityClass>> {
@@ -102,39 +123,46 @@ fn inference_spec() -> impl Strategy<Value = InferenceSpec> {
         prop::option::of(compute()),
         env(),
         priority(),
-        prop::option::of(prop_oneof![Just(Preemptibility::Preemptible), Just(Preemptibility::NonPreemptible)]),
+        prop::option::of(prop_oneof![
+            Just(Preemptibility::Preemptible),
+            Just(Preemptibility::NonPreemptible)
+        ]),
         prop::option::of((1i32..3600, 1i32..3600)),
         any::<bool>(),
     )
-        .prop_map(|(image, port, autoscaling, compute, env, priority, preemptibility, timeouts, extras)| {
-            let mut spec = InferenceSpec {
-                image: Some(image),
-                serving_port: Some(port),
-                autoscaling,
-                compute,
-                environment_variables: (!env.is_empty()).then_some(env),
-                priority_class: priority,
-                preemptibility,
-                serving_configuration: timeouts.map(|(init, request)| ServingConfiguration {
-                    initialization_timeout_seconds: Some(init),
-                    request_timeout_seconds: Some(request),
-                }),
-                ..InferenceSpec::default()
-            };
-            if extras {
-                spec.labels = Some(vec![Label::new("team", "search")]);
-                spec.node_pools = Some(vec!["h100".into(), "a100".into()]);
-                spec.probes = Some(Probes { readiness: Some(Probe::http_get("/health", 8000)) });
-                spec.tolerations = Some(vec![Toleration {
-                    name: Some("gpu".into()),
-                    operator: Some(TolerationOperator::Exists),
-                    key: Some("nvidia.com/gpu".into()),
-                    effect: Some(TolerationEffect::NoSchedule),
-                    ..Toleration::default()
-                }]);
-            }
-            spec
-        })
+        .prop_map(
+            |(image, port, autoscaling, compute, env, priority, preemptibility, timeouts, extras)| {
+                let mut spec = InferenceSpec {
+                    image: Some(image),
+                    serving_port: Some(port),
+                    autoscaling,
+                    compute,
+                    environment_variables: (!env.is_empty()).then_some(env),
+                    priority_class: priority,
+                    preemptibility,
+                    serving_configuration: timeouts.map(|(init, request)| ServingConfiguration {
+                        initialization_timeout_seconds: Some(init),
+                        request_timeout_seconds: Some(request),
+                    }),
+                    ..InferenceSpec::default()
+                };
+                if extras {
+                    spec.labels = Some(vec![Label::new("team", "search")]);
+                    spec.node_pools = Some(vec!["h100".into(), "a100".into()]);
+                    spec.probes = Some(Probes {
+                        readiness: Some(Probe::http_get("/health", 8000)),
+                    });
+                    spec.tolerations = Some(vec![Toleration {
+                        name: Some("gpu".into()),
+                        operator: Some(TolerationOperator::Exists),
+                        key: Some("nvidia.com/gpu".into()),
+                        effect: Some(TolerationEffect::NoSchedule),
+                        ..Toleration::default()
+                    }]);
+                }
+                spec
+            },
+        )
 }
 
 fn creation_request() -> impl Strategy<Value = InferenceCreationRequest> {
@@ -166,8 +194,8 @@ proptest! {
     fn defaults_are_valid_and_idempotent(spec in inference_spec()) {
         let once = spec.with_defaults();
         prop_assert!(once.validate().is_ok(), "{:?}", once.validate());
-        prop_assert_eq!(once.with_defaults(), once.clone());
-        let resolved = spec.autoscaling.clone().unwrap_or_default().resolve();
+        prop_assert_eq!(once.with_defaults(), once);
+        let resolved = spec.autoscaling.unwrap_or_default().resolve();
         prop_assert!(resolved.min_replicas <= resolved.max_replicas);
         prop_assert!(resolved.max_replicas >= 1);
         prop_assert!(resolved.initial_replicas <= resolved.max_replicas);

@@ -87,7 +87,10 @@ fn unknown_fields_inside_lists_carry_the_index() {
             "spec": {"environmentVariables": [{"name": "A", "value": "1"}, {"name": "B", "valeu": "2"}]}}"#,
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "unknown field `spec.environmentVariables[1].valeu`; did you mean `value`?");
+    assert_eq!(
+        err.to_string(),
+        "unknown field `spec.environmentVariables[1].valeu`; did you mean `value`?"
+    );
 }
 
 #[test]
@@ -113,8 +116,12 @@ fn wrong_types_name_the_field() {
     )
     .unwrap_err();
     insta::assert_snapshot!(err.to_string());
-    let err = parse::strict::<InferenceCreationRequest>("{\"name\": \"llama\",\n \"projectId\": }").unwrap_err();
-    assert!(matches!(err, runai_core::ParseError::Syntax { line: 2, .. }), "{err:?}");
+    let err =
+        parse::strict::<InferenceCreationRequest>("{\"name\": \"llama\",\n \"projectId\": }").unwrap_err();
+    assert!(
+        matches!(err, runai_core::ParseError::Syntax { line: 2, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -590,6 +590,17 @@ mod tests {
     }
 
     #[test]
+    fn strict_parsing_names_typos() {
+        let json = r#"{"nodes": [{"name": "n1", "gpuMemoryMiB": 81559}], "nodePool": []}"#;
+        let err = crate::parse::strict::<Cluster>(json).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown field `nodePool`; did you mean `nodePools`?\n\
+             unknown field `nodes[0].gpuMemoryMiB`; did you mean `gpuMemoryMib`?"
+        );
+    }
+
+    #[test]
     fn config_file_shape_round_trips() {
         let cluster = sample();
         let json = serde_json::to_value(&cluster).unwrap();

@@ -182,12 +182,9 @@ impl Node {
             c.at("name", why);
         }
         c.non_empty("gpuModel", self.gpu_model.as_ref());
-        if self.gpu_memory_mib == Some(0) {
-            c.at(
-                "gpuMemoryMib",
-                "must be more than 0 MiB; leave it out when unknown",
-            );
-        }
+        c.ensure(self.gpu_memory_mib != Some(0), "gpuMemoryMib", || {
+            "must be more than 0 MiB; leave it out when unknown".to_owned()
+        });
         if self.gpu_count == 0 && (self.gpu_model.is_some() || self.gpu_memory_mib.is_some()) {
             c.at(
                 "gpuCount",

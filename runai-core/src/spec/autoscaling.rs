@@ -238,19 +238,43 @@ impl AutoScaling {
         c.at_least("activationReplicas", self.activation_replicas, 1);
         c.at_least("concurrencyHardLimit", self.concurrency_hard_limit, 0);
         c.at_least("metricThreshold", self.metric_threshold, 1);
-        c.at_least("initializationTimeoutSeconds", self.initialization_timeout_seconds, 1);
-        c.range("scaleToZeroRetentionSeconds", self.scale_to_zero_retention_seconds, 0, MAX_DELAY_SECONDS);
-        c.range("scaleDownDelaySeconds", self.scale_down_delay_seconds, 0, MAX_DELAY_SECONDS);
-        c.range("metricThresholdPercentage", self.metric_threshold_percentage, 1.0, 100.0);
+        c.at_least(
+            "initializationTimeoutSeconds",
+            self.initialization_timeout_seconds,
+            1,
+        );
+        c.range(
+            "scaleToZeroRetentionSeconds",
+            self.scale_to_zero_retention_seconds,
+            0,
+            MAX_DELAY_SECONDS,
+        );
+        c.range(
+            "scaleDownDelaySeconds",
+            self.scale_down_delay_seconds,
+            0,
+            MAX_DELAY_SECONDS,
+        );
+        c.range(
+            "metricThresholdPercentage",
+            self.metric_threshold_percentage,
+            1.0,
+            100.0,
+        );
 
         let full = self.with_defaults();
         let min = full.min_replicas.unwrap_or(1);
         let max = full.max_replicas.unwrap_or(1);
         if self.max_replicas.is_some() && min >= 0 && max < min {
-            c.at("maxReplicas", format!("must be >= minReplicas ({min}), got {max}"));
+            c.at(
+                "maxReplicas",
+                format!("must be >= minReplicas ({min}), got {max}"),
+            );
         }
-        for (name, value) in [("initialReplicas", self.initial_replicas), ("activationReplicas", self.activation_replicas)]
-        {
+        for (name, value) in [
+            ("initialReplicas", self.initial_replicas),
+            ("activationReplicas", self.activation_replicas),
+        ] {
             if let Some(value) = value
                 && value > max
                 && max >= 1
@@ -292,7 +316,10 @@ impl AutoScaling {
             None => {}
         }
         if self.scale_to_zero_retention_seconds.is_some_and(|s| s > 0) && min != 0 {
-            c.at("scaleToZeroRetentionSeconds", format!("applies only when minReplicas is 0 (it is {min})"));
+            c.at(
+                "scaleToZeroRetentionSeconds",
+                format!("applies only when minReplicas is 0 (it is {min})"),
+            );
         }
     }
 }
@@ -317,7 +344,11 @@ pub struct ServingConfiguration {
 
 impl ServingConfiguration {
     pub(crate) fn check(&self, c: &mut Checker) {
-        c.at_least("initializationTimeoutSeconds", self.initialization_timeout_seconds, 1);
+        c.at_least(
+            "initializationTimeoutSeconds",
+            self.initialization_timeout_seconds,
+            1,
+        );
         c.at_least("requestTimeoutSeconds", self.request_timeout_seconds, 1);
     }
 }

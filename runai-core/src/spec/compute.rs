@@ -94,7 +94,11 @@ impl ExtendedResource {
     /// A request for `quantity` of `resource`.
     #[must_use]
     pub fn new(resource: impl Into<String>, quantity: &str) -> Self {
-        Self { resource: Some(resource.into()), quantity: Some(Quantity::from(quantity)), exclude: None }
+        Self {
+            resource: Some(resource.into()),
+            quantity: Some(Quantity::from(quantity)),
+            exclude: None,
+        }
     }
 }
 
@@ -113,7 +117,10 @@ impl Compute {
     /// A share of one GPU.
     #[must_use]
     pub fn gpu_portion(portion: f64) -> Self {
-        Self { gpu_portion_request: Some(portion), ..Self::gpus(1) }
+        Self {
+            gpu_portion_request: Some(portion),
+            ..Self::gpus(1)
+        }
     }
 
     /// The GPU request type in force: the explicit one, or the one implied by the fields set.
@@ -137,7 +144,10 @@ impl Compute {
         if let (Some(request), Some(limit)) = (self.cpu_core_request, self.cpu_core_limit)
             && limit < request
         {
-            c.at("cpuCoreLimit", format!("must be >= cpuCoreRequest ({request}), got {limit}"));
+            c.at(
+                "cpuCoreLimit",
+                format!("must be >= cpuCoreRequest ({request}), got {limit}"),
+            );
         }
         check_quantity_pair(
             c,
@@ -161,18 +171,26 @@ impl Compute {
         let has_portion = self.gpu_portion_request.is_some() || self.gpu_portion_limit.is_some();
         let has_memory = self.gpu_memory_request.is_some() || self.gpu_memory_limit.is_some();
 
-        for (name, value) in [("gpuPortionRequest", self.gpu_portion_request), ("gpuPortionLimit", self.gpu_portion_limit)]
-        {
+        for (name, value) in [
+            ("gpuPortionRequest", self.gpu_portion_request),
+            ("gpuPortionLimit", self.gpu_portion_limit),
+        ] {
             if let Some(value) = value
                 && !(0.0..=1.0).contains(&value)
             {
-                c.at(name, format!("is a share of one device and must be between 0 and 1, got {value}"));
+                c.at(
+                    name,
+                    format!("is a share of one device and must be between 0 and 1, got {value}"),
+                );
             }
         }
         if let (Some(request), Some(limit)) = (self.gpu_portion_request, self.gpu_portion_limit)
             && limit < request
         {
-            c.at("gpuPortionLimit", format!("must be >= gpuPortionRequest ({request}), got {limit}"));
+            c.at(
+                "gpuPortionLimit",
+                format!("must be >= gpuPortionRequest ({request}), got {limit}"),
+            );
         }
         check_quantity_pair(
             c,
@@ -182,23 +200,38 @@ impl Compute {
 
         match self.gpu_request_type {
             Some(GpuRequestType::Portion) if has_memory => {
-                c.at("gpuRequestType", "is `portion`; remove gpuMemoryRequest/gpuMemoryLimit or use `memory`");
+                c.at(
+                    "gpuRequestType",
+                    "is `portion`; remove gpuMemoryRequest/gpuMemoryLimit or use `memory`",
+                );
             }
             Some(GpuRequestType::Memory) if has_portion => {
-                c.at("gpuRequestType", "is `memory`; remove gpuPortionRequest/gpuPortionLimit or use `portion`");
+                c.at(
+                    "gpuRequestType",
+                    "is `memory`; remove gpuPortionRequest/gpuPortionLimit or use `portion`",
+                );
             }
             Some(GpuRequestType::Memory) if self.gpu_memory_request.is_none() => {
-                c.at("gpuMemoryRequest", "is required when gpuRequestType is `memory`, for example \"10G\"");
+                c.at(
+                    "gpuMemoryRequest",
+                    "is required when gpuRequestType is `memory`, for example \"10G\"",
+                );
             }
             None if has_portion && has_memory => {
-                c.at("gpuRequestType", "is required when both portion and memory fields are set; choose one");
+                c.at(
+                    "gpuRequestType",
+                    "is required when both portion and memory fields are set; choose one",
+                );
             }
             _ => {}
         }
 
         if devices > 1 {
             if self.gpu_request_type == Some(GpuRequestType::Memory) {
-                c.at("gpuRequestType", format!("must be `portion` when gpuDevicesRequest is {devices} (> 1)"));
+                c.at(
+                    "gpuRequestType",
+                    format!("must be `portion` when gpuDevicesRequest is {devices} (> 1)"),
+                );
             }
             if has_memory {
                 c.here(format!(
@@ -206,11 +239,15 @@ impl Compute {
                      request whole devices"
                 ));
             }
-            for (name, value) in
-                [("gpuPortionRequest", self.gpu_portion_request), ("gpuPortionLimit", self.gpu_portion_limit)]
-            {
+            for (name, value) in [
+                ("gpuPortionRequest", self.gpu_portion_request),
+                ("gpuPortionLimit", self.gpu_portion_limit),
+            ] {
                 if value.is_some_and(|v| v < 1.0) {
-                    c.at(name, format!("must be 1 (whole devices) when gpuDevicesRequest is {devices} (> 1)"));
+                    c.at(
+                        name,
+                        format!("must be 1 (whole devices) when gpuDevicesRequest is {devices} (> 1)"),
+                    );
                 }
             }
         }
@@ -219,11 +256,20 @@ impl Compute {
 
 fn check_quantity(c: &mut Checker, name: &str, quantity: &Quantity) {
     if quantity.value().is_none() {
-        c.at(name, format!("`{quantity}` is not a quantity; write a number with an optional unit such as 500M or 10Gi"));
+        c.at(
+            name,
+            format!(
+                "`{quantity}` is not a quantity; write a number with an optional unit such as 500M or 10Gi"
+            ),
+        );
     }
 }
 
-fn check_quantity_pair(c: &mut Checker, request: (&str, Option<&Quantity>), limit: (&str, Option<&Quantity>)) {
+fn check_quantity_pair(
+    c: &mut Checker,
+    request: (&str, Option<&Quantity>),
+    limit: (&str, Option<&Quantity>),
+) {
     if let Some(q) = request.1 {
         check_quantity(c, request.0, q);
     }

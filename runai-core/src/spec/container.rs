@@ -80,7 +80,11 @@ impl Label {
     /// A label or annotation with this key and value.
     #[must_use]
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: Some(name.into()), value: Some(value.into()), exclude: None }
+        Self {
+            name: Some(name.into()),
+            value: Some(value.into()),
+            exclude: None,
+        }
     }
 
     pub(crate) fn check(&self, c: &mut Checker) {
@@ -88,7 +92,10 @@ impl Label {
             None => c.at("name", "is required"),
             Some(name) if name.is_empty() => c.at("name", "must not be empty"),
             Some(name) if name.len() > 63 => {
-                c.at("name", format!("must be at most 63 characters, got {}", name.len()));
+                c.at(
+                    "name",
+                    format!("must be at most 63 characters, got {}", name.len()),
+                );
             }
             Some(_) => {}
         }
@@ -136,13 +143,21 @@ impl EnvironmentVariable {
     /// A variable with a literal value.
     #[must_use]
     pub fn value(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: Some(name.into()), value: Some(value.into()), ..Self::default() }
+        Self {
+            name: Some(name.into()),
+            value: Some(value.into()),
+            ..Self::default()
+        }
     }
 
     /// A variable read from `key` of the Kubernetes secret `secret`.
     #[must_use]
     pub fn from_secret(name: impl Into<String>, secret: impl Into<String>, key: impl Into<String>) -> Self {
-        Self { name: Some(name.into()), secret: Some(KeyRef::new(secret, key)), ..Self::default() }
+        Self {
+            name: Some(name.into()),
+            secret: Some(KeyRef::new(secret, key)),
+            ..Self::default()
+        }
     }
 
     pub(crate) fn check(&self, c: &mut Checker) {
@@ -163,7 +178,9 @@ impl EnvironmentVariable {
         }
         c.opt("secret", self.secret.as_ref(), |r, c| r.check(c, true));
         c.opt("configMap", self.config_map.as_ref(), |r, c| r.check(c, true));
-        c.opt("userCredential", self.user_credential.as_ref(), |r, c| r.check(c, false));
+        c.opt("userCredential", self.user_credential.as_ref(), |r, c| {
+            r.check(c, false);
+        });
         c.opt("podFieldRef", self.pod_field_ref.as_ref(), |r, c| {
             if r.path.as_deref().is_none_or(str::is_empty) {
                 c.at("path", "is required, for example `metadata.name`");
@@ -194,7 +211,10 @@ impl KeyRef {
     /// A reference to `key` in `name`.
     #[must_use]
     pub fn new(name: impl Into<String>, key: impl Into<String>) -> Self {
-        Self { name: Some(name.into()), key: Some(key.into()) }
+        Self {
+            name: Some(name.into()),
+            key: Some(key.into()),
+        }
     }
 
     fn check(&self, c: &mut Checker, kubernetes_name: bool) {

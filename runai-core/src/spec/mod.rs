@@ -16,7 +16,9 @@ pub use autoscaling::{
     ServingConfiguration,
 };
 pub use compute::{Compute, ExtendedResource, GpuRequestType};
-pub use container::{Annotation, EnvironmentVariable, ImagePullPolicy, ImagePullSecret, KeyRef, Label, PodFieldRef};
+pub use container::{
+    Annotation, EnvironmentVariable, ImagePullPolicy, ImagePullSecret, KeyRef, Label, PodFieldRef,
+};
 pub use probes::{HttpGetAction, Probe, ProbeHandler, ProbeScheme, Probes};
 pub use scheduling::{
     MatchExpression, MatchOperator, NodeAffinityRequired, NodeSelectorTerm, PodAffinity, PodAffinityType,
@@ -30,9 +32,9 @@ pub use serving::{
     ToolAuthorizationType,
 };
 pub use storage::{
-    AccessModes, AddedAttrValue, ClaimInfo, ConfigMapVolume, DataVolume, EmptyDirVolume, GitAuthenticationMethod,
-    GitSecretRef, GitVolume, HostPathVolume, MountPropagation, NfsVolume, PvcVolume, SecretVolume, Storage,
-    VolumeMode,
+    AccessModes, AddedAttrValue, ClaimInfo, ConfigMapVolume, DataVolume, EmptyDirVolume,
+    GitAuthenticationMethod, GitSecretRef, GitVolume, HostPathVolume, MountPropagation, NfsVolume, PvcVolume,
+    SecretVolume, Storage, VolumeMode,
 };
 
 crate::validate::impl_validate!(

@@ -1,8 +1,8 @@
 //! Checks shared by every pod-shaped spec (standard inference, leader, worker, NIM).
 
 use super::{
-    Annotation, Compute, EnvironmentVariable, ImagePullSecret, Label, NodeAffinityRequired, PodAffinity, Probes,
-    Security, Storage, Toleration,
+    Annotation, Compute, EnvironmentVariable, ImagePullSecret, Label, NodeAffinityRequired, PodAffinity,
+    Probes, Security, Storage, Toleration,
 };
 use crate::validate::Checker;
 
@@ -33,7 +33,10 @@ impl PodFields<'_> {
     pub(crate) fn check(&self, c: &mut Checker) {
         match self.image {
             None if self.image_required => {
-                c.at("image", "is required; give the container image, for example vllm/vllm-openai:v0.11.0");
+                c.at(
+                    "image",
+                    "is required; give the container image, for example vllm/vllm-openai:v0.11.0",
+                );
             }
             Some(image) if image.trim().is_empty() => c.at("image", "must not be empty"),
             Some(image) if image.chars().any(char::is_whitespace) => {
@@ -46,14 +49,30 @@ impl PodFields<'_> {
         c.non_empty("workingDir", self.working_dir);
         c.non_empty("nodeType", self.node_type);
         c.opt("compute", self.compute, Compute::check);
-        c.each("environmentVariables", self.environment_variables, EnvironmentVariable::check);
-        check_unique_names(c, "environmentVariables", self.environment_variables, |v| v.name.as_deref());
-        c.each("imagePullSecrets", self.image_pull_secrets, ImagePullSecret::check);
+        c.each(
+            "environmentVariables",
+            self.environment_variables,
+            EnvironmentVariable::check,
+        );
+        check_unique_names(c, "environmentVariables", self.environment_variables, |v| {
+            v.name.as_deref()
+        });
+        c.each(
+            "imagePullSecrets",
+            self.image_pull_secrets,
+            ImagePullSecret::check,
+        );
         c.each("labels", self.labels, Label::check);
         c.each("annotations", self.annotations, Label::check);
-        c.opt("nodeAffinityRequired", self.node_affinity_required, NodeAffinityRequired::check);
+        c.opt(
+            "nodeAffinityRequired",
+            self.node_affinity_required,
+            NodeAffinityRequired::check,
+        );
         c.opt("podAffinity", self.pod_affinity, PodAffinity::check);
-        c.opt("probes", self.probes, |probes, c| c.opt("readiness", probes.readiness.as_ref(), |p, c| p.check(c)));
+        c.opt("probes", self.probes, |probes, c| {
+            c.opt("readiness", probes.readiness.as_ref(), |p, c| p.check(c));
+        });
         c.opt("security", self.security, Security::check);
         c.opt("storage", self.storage, Storage::check);
         c.each("tolerations", self.tolerations, Toleration::check);
@@ -72,7 +91,10 @@ pub(crate) fn check_unique_names<T>(
         if let Some(name) = name_of(item)
             && !seen.insert(name.to_owned())
         {
-            c.at("name", format!("`{name}` is set twice; each name may appear once"));
+            c.at(
+                "name",
+                format!("`{name}` is set twice; each name may appear once"),
+            );
         }
     });
 }

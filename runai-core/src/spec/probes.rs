@@ -74,7 +74,10 @@ impl Probe {
         c.at_least("successThreshold", self.success_threshold, 1);
         c.at_least("failureThreshold", self.failure_threshold, 1);
         match self.handler.as_ref().and_then(|h| h.http_get.as_ref()) {
-            None => c.at("handler", "is required; set handler.httpGet with a path and a port"),
+            None => c.at(
+                "handler",
+                "is required; set handler.httpGet with a path and a port",
+            ),
             Some(get) => c.field("handler", |c| c.field("httpGet", |c| get.check(c))),
         }
     }
@@ -124,7 +127,12 @@ impl HttpGetAction {
         if let Some(path) = &self.path {
             let allowed = |ch: char| ch.is_ascii_alphanumeric() || "-_./".contains(ch);
             if !(path.is_empty() || path.starts_with('/') && path.chars().all(allowed)) {
-                c.at("path", format!("`{path}` must start with '/' and use only letters, digits, '-', '_', '.' and '/'"));
+                c.at(
+                    "path",
+                    format!(
+                        "`{path}` must start with '/' and use only letters, digits, '-', '_', '.' and '/'"
+                    ),
+                );
             }
         }
     }

@@ -105,9 +105,17 @@ pub struct MatchExpression {
 impl MatchExpression {
     /// An expression on `key`.
     #[must_use]
-    pub fn new<V: Into<String>>(key: impl Into<String>, operator: MatchOperator, values: impl IntoIterator<Item = V>) -> Self {
+    pub fn new<V: Into<String>>(
+        key: impl Into<String>,
+        operator: MatchOperator,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
         let values: Vec<String> = values.into_iter().map(Into::into).collect();
-        Self { key: key.into(), operator, values: (!values.is_empty()).then_some(values) }
+        Self {
+            key: key.into(),
+            operator,
+            values: (!values.is_empty()).then_some(values),
+        }
     }
 
     fn check(&self, c: &mut Checker) {
@@ -117,15 +125,27 @@ impl MatchExpression {
         let count = self.values.as_ref().map_or(0, Vec::len);
         match self.operator {
             MatchOperator::In | MatchOperator::NotIn if count == 0 => {
-                c.at("values", format!("must list at least one value for operator {:?}", self.operator));
+                c.at(
+                    "values",
+                    format!("must list at least one value for operator {:?}", self.operator),
+                );
             }
             MatchOperator::Exists | MatchOperator::DoesNotExist if count > 0 => {
-                c.at("values", format!("must be empty for operator {:?}", self.operator));
+                c.at(
+                    "values",
+                    format!("must be empty for operator {:?}", self.operator),
+                );
             }
             MatchOperator::Gt | MatchOperator::Lt => {
-                let one_integer = self.values.as_deref().is_some_and(|v| v.len() == 1 && v[0].parse::<i64>().is_ok());
+                let one_integer = self
+                    .values
+                    .as_deref()
+                    .is_some_and(|v| v.len() == 1 && v[0].parse::<i64>().is_ok());
                 if !one_integer {
-                    c.at("values", format!("must hold exactly one integer for operator {:?}", self.operator));
+                    c.at(
+                        "values",
+                        format!("must hold exactly one integer for operator {:?}", self.operator),
+                    );
                 }
             }
             _ => {}
@@ -157,9 +177,17 @@ pub enum MatchOperator {
 
 impl NodeAffinityRequired {
     pub(crate) fn check(&self, c: &mut Checker) {
-        c.each("nodeSelectorTerms", self.node_selector_terms.as_ref(), |term, c| {
-            c.each("matchExpressions", term.match_expressions.as_ref(), MatchExpression::check);
-        });
+        c.each(
+            "nodeSelectorTerms",
+            self.node_selector_terms.as_ref(),
+            |term, c| {
+                c.each(
+                    "matchExpressions",
+                    term.match_expressions.as_ref(),
+                    MatchExpression::check,
+                );
+            },
+        );
     }
 }
 
@@ -184,7 +212,10 @@ pub struct PodAffinity {
 impl PodAffinity {
     pub(crate) fn check(&self, c: &mut Checker) {
         if self.kind.is_some() && self.key.as_deref().is_none_or(str::is_empty) {
-            c.at("key", "is required when type is set; name a node label such as topology.kubernetes.io/zone");
+            c.at(
+                "key",
+                "is required when type is set; name a node label such as topology.kubernetes.io/zone",
+            );
         }
     }
 }
@@ -255,7 +286,12 @@ impl Toleration {
             }
             _ => {}
         }
-        if self.seconds.is_some() && !matches!(self.effect, Some(TolerationEffect::NoExecute | TolerationEffect::Any)) {
+        if self.seconds.is_some()
+            && !matches!(
+                self.effect,
+                Some(TolerationEffect::NoExecute | TolerationEffect::Any)
+            )
+        {
             c.at("seconds", "applies only to effect `NoExecute`");
         }
     }
@@ -300,7 +336,10 @@ pub(crate) fn check_priority(c: &mut Checker, priority: Option<&PriorityClass>) 
     {
         c.at(
             "priorityClass",
-            format!("unknown priority class `{class}`; use one of {}", PriorityClass::KNOWN.join(", ")),
+            format!(
+                "unknown priority class `{class}`; use one of {}",
+                PriorityClass::KNOWN.join(", ")
+            ),
         );
     }
 }
@@ -313,7 +352,9 @@ pub(crate) fn check_node_pools(c: &mut Checker, pools: Option<&Vec<String>>) {
         if pool.is_empty() {
             c.here("must not be empty");
         } else if !seen.insert(pool.as_str()) {
-            c.here(format!("node pool `{pool}` is listed twice; list each pool once, in order of preference"));
+            c.here(format!(
+                "node pool `{pool}` is listed twice; list each pool once, in order of preference"
+            ));
         }
     });
 }

@@ -49,11 +49,22 @@ impl Security {
             && !groups.is_empty()
             && !groups.split(',').all(|g| g.trim().parse::<u32>().is_ok())
         {
-            c.at("supplementalGroups", format!("`{groups}` must be a comma-separated list of group IDs, such as 1001,1002"));
+            c.at(
+                "supplementalGroups",
+                format!("`{groups}` must be a comma-separated list of group IDs, such as 1001,1002"),
+            );
         }
         let custom_ids = self.run_as_uid.is_some() || self.run_as_gid.is_some();
-        if custom_ids && matches!(self.uid_gid_source, Some(UidGidSource::FromTheImage | UidGidSource::FromIdpToken)) {
-            c.at("uidGidSource", "must be `custom` when runAsUid or runAsGid is set");
+        if custom_ids
+            && matches!(
+                self.uid_gid_source,
+                Some(UidGidSource::FromTheImage | UidGidSource::FromIdpToken)
+            )
+        {
+            c.at(
+                "uidGidSource",
+                "must be `custom` when runAsUid or runAsGid is set",
+            );
         }
         if self.run_as_non_root == Some(true) && self.run_as_uid == Some(0) {
             c.at("runAsUid", "is 0 (root) but runAsNonRoot is true");

@@ -91,7 +91,10 @@ pub struct ServingPort {
 impl ServingPort {
     pub(crate) fn check(&self, c: &mut Checker) {
         match self.container {
-            None => c.at("container", "is required; give the port the model server listens on (1-65535)"),
+            None => c.at(
+                "container",
+                "is required; give the port the model server listens on (1-65535)",
+            ),
             some => c.range("container", some, 1, 65535),
         }
         check_access(
@@ -272,10 +275,16 @@ impl ExposedUrl {
         }
         match self.authorization_type {
             Some(ToolAuthorizationType::AuthorizedUsers) if !has_users => {
-                c.at("authorizedUsers", "must list at least one user when authorizationType is `authorizedUsers`");
+                c.at(
+                    "authorizedUsers",
+                    "must list at least one user when authorizationType is `authorizedUsers`",
+                );
             }
             Some(ToolAuthorizationType::AuthorizedGroups) if !has_groups => {
-                c.at("authorizedGroups", "must list at least one group when authorizationType is `authorizedGroups`");
+                c.at(
+                    "authorizedGroups",
+                    "must list at least one group when authorizationType is `authorizedGroups`",
+                );
             }
             _ => {}
         }

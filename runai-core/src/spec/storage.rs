@@ -79,7 +79,10 @@ impl Storage {
             if let Some(size) = &v.size_limit
                 && size.value().is_none()
             {
-                c.at("sizeLimit", format!("`{size}` is not a quantity; write for example 1Gi"));
+                c.at(
+                    "sizeLimit",
+                    format!("`{size}` is not a quantity; write for example 1Gi"),
+                );
             }
         });
         c.each("dataVolume", self.data_volume.as_ref(), |v, c| {
@@ -106,9 +109,13 @@ fn mount_path(c: &mut Checker, name: &str, value: Option<&String>) {
 
 fn default_mode(c: &mut Checker, mode: Option<&String>) {
     if let Some(mode) = mode {
-        let octal = mode.len() == 4 && mode.starts_with('0') && mode[1..].chars().all(|ch| ('0'..='7').contains(&ch));
+        let octal =
+            mode.len() == 4 && mode.starts_with('0') && mode[1..].chars().all(|ch| ('0'..='7').contains(&ch));
         if !octal {
-            c.at("defaultMode", format!("`{mode}` must be four octal digits starting with 0, such as 0644"));
+            c.at(
+                "defaultMode",
+                format!("`{mode}` must be four octal digits starting with 0, such as 0644"),
+            );
         }
     }
 }
@@ -157,12 +164,18 @@ impl PvcVolume {
     pub(crate) fn check(&self, c: &mut Checker) {
         mount_path(c, "path", self.path.as_ref());
         if self.ephemeral == Some(true) {
-            c.at("ephemeral", "ephemeral claims are not supported for inference; use an existing or a new claim");
+            c.at(
+                "ephemeral",
+                "ephemeral claims are not supported for inference; use an existing or a new claim",
+            );
         }
         if let Some(name) = &self.claim_name
             && name.len() > 63
         {
-            c.at("claimName", format!("must be at most 63 characters, got {}", name.len()));
+            c.at(
+                "claimName",
+                format!("must be at most 63 characters, got {}", name.len()),
+            );
         }
         if self.existing_pvc == Some(true) {
             if self.claim_name.is_none() {
@@ -208,7 +221,10 @@ impl ClaimInfo {
         match &self.size {
             None => c.at("size", "is required when creating a claim, for example 100Gi"),
             Some(size) if size.value().is_none() => {
-                c.at("size", format!("`{size}` is not a quantity; write for example 100Gi"));
+                c.at(
+                    "size",
+                    format!("`{size}` is not a quantity; write for example 100Gi"),
+                );
             }
             Some(_) => {}
         }
@@ -216,7 +232,10 @@ impl ClaimInfo {
         if let Some(modes) = &self.access_modes
             && !modes.any()
         {
-            c.at("accessModes", "must enable at least one of readWriteOnce, readOnlyMany, readWriteMany");
+            c.at(
+                "accessModes",
+                "must enable at least one of readWriteOnce, readOnlyMany, readWriteMany",
+            );
         }
     }
 }
@@ -246,7 +265,9 @@ impl AccessModes {
     /// Whether at least one mode is on (an unset `readWriteOnce` counts as on).
     #[must_use]
     pub fn any(&self) -> bool {
-        self.read_write_once.unwrap_or(true) || self.read_only_many == Some(true) || self.read_write_many == Some(true)
+        self.read_write_once.unwrap_or(true)
+            || self.read_only_many == Some(true)
+            || self.read_write_many == Some(true)
     }
 }
 
