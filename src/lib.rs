@@ -21,3 +21,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use runai_core as core;
+
+// The README's example is compiled and run with the tests, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

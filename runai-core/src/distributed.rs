@@ -8,14 +8,20 @@ use crate::ids::{ClusterId, DepartmentId, ProjectId, WorkloadId};
 use crate::inference::{check_project_and_cluster, check_workload_name, is_uuid};
 use crate::spec::pod::PodFields;
 use crate::spec::{
-    Annotation, AuthorizationType, Compute, EnvironmentVariable, ImagePullPolicy, ImagePullSecret, Label,
-    NodeAffinityRequired, PodAffinity, Preemptibility, PriorityClass, Probes, Security, Storage, Toleration,
-    check_access, check_node_pools, check_priority,
+    Annotation, AuthorizationType, Compute, ConfigMapVolume, EmptyDirVolume, EnvironmentVariable,
+    ImagePullPolicy, ImagePullSecret, Label, NodeAffinityRequired, PodAffinity, Preemptibility,
+    PriorityClass, Probes, PvcVolume, SecretVolume, Security, Storage, Toleration, check_access,
+    check_node_pools, check_priority,
 };
 use crate::validate::{Checker, impl_validate};
 use crate::workload::{DesiredPhase, Phase};
 
 /// The most replicas and workers per replica the API accepts.
+///
+/// ```
+/// use runai_core::{DistributedInferenceUpdateRequest, Validate, distributed::MAX_GROUP_COUNT};
+/// assert!(DistributedInferenceUpdateRequest::replicas(MAX_GROUP_COUNT + 1).validate().is_err());
+/// ```
 pub const MAX_GROUP_COUNT: i32 = 1000;
 
 /// The body of `POST /api/v1/workloads/distributed-inferences`.
@@ -212,6 +218,79 @@ pub enum DistributedProtocol {
     Http,
 }
 
+/// Volumes a leader or worker pod can mount: a subset of [`Storage`].
+///
+/// ```
+/// use runai_core::{distributed::DistributedStorage, spec::PvcVolume};
+/// let storage = DistributedStorage {
+///     pvc: Some(vec![PvcVolume { claim_name: Some("weights".into()), existing_pvc: Some(true), path: Some("/models".into()), ..Default::default() }]),
+///     ..Default::default()
+/// };
+/// assert_eq!(serde_json::to_value(&storage).unwrap()["pvc"][0]["claimName"], "weights");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DistributedStorage {
+    /// Persistent volume claims.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pvc: Option<Vec<PvcVolume>>,
+    /// Config maps mounted as files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_map_volume: Option<Vec<ConfigMapVolume>>,
+    /// Secrets mounted as files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_volume: Option<Vec<SecretVolume>>,
+    /// Scratch space that lives as long as the pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty_dir_volume: Option<Vec<EmptyDirVolume>>,
+}
+
+impl From<&DistributedStorage> for Storage {
+    fn from(storage: &DistributedStorage) -> Self {
+        Self {
+            pvc: storage.pvc.clone(),
+            config_map_volume: storage.config_map_volume.clone(),
+            secret_volume: storage.secret_volume.clone(),
+            empty_dir_volume: storage.empty_dir_volume.clone(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Who may call a distributed inference: as [`AuthorizationType`] without
+/// `authorizedUsersOrGroups`.
+///
+/// ```
+/// use runai_core::distributed::DistributedAuthorizationType;
+/// let t: DistributedAuthorizationType = serde_json::from_str(r#""authorizedGroups""#).unwrap();
+/// assert_eq!(t, DistributedAuthorizationType::AuthorizedGroups);
+/// assert!(serde_json::from_str::<DistributedAuthorizationType>(r#""authorizedUsersOrGroups""#).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DistributedAuthorizationType {
+    /// Anyone (the default).
+    #[default]
+    Public,
+    /// Any authenticated user or service account.
+    AuthenticatedUsers,
+    /// Only the listed users and service accounts.
+    AuthorizedUsers,
+    /// Only members of the listed groups.
+    AuthorizedGroups,
+}
+
+impl From<DistributedAuthorizationType> for AuthorizationType {
+    fn from(kind: DistributedAuthorizationType) -> Self {
+        match kind {
+            DistributedAuthorizationType::Public => Self::Public,
+            DistributedAuthorizationType::AuthenticatedUsers => Self::AuthenticatedUsers,
+            DistributedAuthorizationType::AuthorizedUsers => Self::AuthorizedUsers,
+            DistributedAuthorizationType::AuthorizedGroups => Self::AuthorizedGroups,
+        }
+    }
+}
+
 /// The leader's serving port and who may call it.
 ///
 /// ```
@@ -228,9 +307,9 @@ pub struct DistributedServingPort {
     /// Always `http`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<DistributedProtocol>,
-    /// Who may call (no `authorizedUsersOrGroups` here).
+    /// Who may call.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub authorization_type: Option<AuthorizationType>,
+    pub authorization_type: Option<DistributedAuthorizationType>,
     /// Users allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorized_users: Option<Vec<String>>,
@@ -254,13 +333,7 @@ impl DistributedServingPort {
             ),
             some => c.range("port", some, 1, 65535),
         }
-        let kind = self.authorization_type.unwrap_or_default();
-        if kind == AuthorizationType::AuthorizedUsersOrGroups {
-            c.at(
-                "authorizationType",
-                "`authorizedUsersOrGroups` is not available for distributed inference; use authorizedUsers or authorizedGroups",
-            );
-        }
+        let kind = self.authorization_type.unwrap_or_default().into();
         check_access(
             c,
             kind,
@@ -328,9 +401,9 @@ pub struct LeaderWorkerSpec {
     /// Security context.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security: Option<Security>,
-    /// Volumes.
+    /// Volumes (claims, config maps, secrets and scratch space only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub storage: Option<Storage>,
+    pub storage: Option<DistributedStorage>,
     /// Taints tolerated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Vec<Toleration>>,
@@ -341,6 +414,7 @@ pub struct LeaderWorkerSpec {
 
 impl LeaderWorkerSpec {
     fn check(&self, c: &mut Checker) {
+        let storage = self.storage.as_ref().map(Storage::from);
         PodFields {
             image: self.image.as_ref(),
             image_required: true,
@@ -357,7 +431,7 @@ impl LeaderWorkerSpec {
             pod_affinity: self.pod_affinity.as_ref(),
             probes: self.probes.as_ref(),
             security: self.security.as_ref(),
-            storage: self.storage.as_ref(),
+            storage: storage.as_ref(),
             tolerations: self.tolerations.as_ref(),
         }
         .check(c);

@@ -6,6 +6,13 @@
 use std::fmt;
 
 /// A convenient alias for results whose error is this crate's [`ParseError`].
+///
+/// ```
+/// fn image(json: &str) -> runai_core::Result<Option<String>> {
+///     Ok(runai_core::parse::lenient::<runai_core::InferenceSpec>(json)?.image)
+/// }
+/// assert_eq!(image(r#"{"image": "x"}"#).unwrap().as_deref(), Some("x"));
+/// ```
 pub type Result<T, E = ParseError> = std::result::Result<T, E>;
 
 /// Why a JSON document could not be turned into a typed model.
@@ -46,7 +53,7 @@ pub enum ParseError {
 ///
 /// ```
 /// use runai_core::UnknownField;
-/// let field = UnknownField { path: "spec.autoscaling.minReplica".into(), suggestion: Some("minReplicas".into()) };
+/// let field = UnknownField::new("spec.autoscaling.minReplica", Some("minReplicas".into()));
 /// assert_eq!(field.to_string(), "unknown field `spec.autoscaling.minReplica`; did you mean `minReplicas`?");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,9 +137,16 @@ impl fmt::Display for Violation {
 ///
 /// ```
 /// use runai_core::{Validate, spec::AutoScaling};
-/// let autoscaling = AutoScaling { min_replicas: Some(3), max_replicas: Some(2), ..Default::default() };
+/// let autoscaling = AutoScaling {
+///     min_replicas: Some(3),
+///     max_replicas: Some(2),
+///     scale_down_delay_seconds: Some(7200),
+///     ..Default::default()
+/// };
 /// let errors = autoscaling.validate().unwrap_err();
 /// assert_eq!(errors.len(), 2);
+/// assert!(errors.has_path("maxReplicas"));
+/// assert!(errors.has_path("scaleDownDelaySeconds"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", ViolationList(&self.violations))]

@@ -4,8 +4,17 @@
 use std::fmt;
 
 /// The largest page the API serves.
+///
+/// ```
+/// use runai_core::list::{ListQuery, MAX_LIMIT};
+/// assert_eq!(ListQuery::default().limit(10_000).limit, Some(MAX_LIMIT));
+/// ```
 pub const MAX_LIMIT: u16 = 500;
 /// The page size the API uses when none is given.
+///
+/// ```
+/// assert_eq!(runai_core::list::DEFAULT_LIMIT, 50);
+/// ```
 pub const DEFAULT_LIMIT: u16 = 50;
 
 /// Sort direction.

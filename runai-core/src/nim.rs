@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{ClusterId, DepartmentId, ProjectId, WorkloadId};
 use crate::inference::{check_project_and_cluster, check_workload_name};
+use crate::quantity::Quantity;
 use crate::spec::pod::PodFields;
 use crate::spec::{
-    Annotation, ClaimInfo, Compute, EnvironmentVariable, ImagePullPolicy, ImagePullSecret, Label, Metric,
-    Preemptibility, PriorityClass, Probes, Toleration, check_node_pools, check_priority,
+    Annotation, ClaimInfo, Compute, EnvironmentVariable, GpuRequestType, ImagePullPolicy, ImagePullSecret,
+    Label, Metric, Preemptibility, PriorityClass, Probes, Toleration, check_node_pools, check_priority,
 };
 use crate::validate::{Checker, impl_validate, is_metric_name};
 use crate::workload::DesiredPhase;
@@ -75,9 +76,9 @@ pub struct NimServiceSpec {
     /// Workload category.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    /// GPU, CPU and memory (without extended resources or large shm).
+    /// GPU, CPU and memory.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub compute: Option<Compute>,
+    pub compute: Option<NimCompute>,
     /// Environment variables.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment_variables: Option<Vec<EnvironmentVariable>>,
@@ -131,10 +132,15 @@ pub struct NimServiceSpec {
 impl NimServiceSpec {
     /// The spec with the documented defaults applied (`replicas` 1 without autoscaling,
     /// autoscaling `minReplicas` 1 and `scaleWindowSeconds` 300, service type `ClusterIP`,
-    /// external exposure on).
+    /// external exposure on), and the inference priority `very-high` with its preemptibility.
     #[must_use]
     pub fn with_defaults(&self) -> Self {
+        let priority_class = self.priority_class.clone().unwrap_or(PriorityClass::VeryHigh);
         Self {
+            preemptibility: self
+                .preemptibility
+                .or_else(|| priority_class.default_preemptibility()),
+            priority_class: Some(priority_class),
             replicas: if self.autoscaling.is_some() {
                 self.replicas
             } else {
@@ -160,10 +166,11 @@ impl NimServiceSpec {
     }
 
     pub(crate) fn check(&self, c: &mut Checker) {
+        let compute = self.compute.as_ref().map(Compute::from);
         PodFields {
             image: self.image.as_ref(),
             image_required: true,
-            compute: self.compute.as_ref(),
+            compute: compute.as_ref(),
             environment_variables: self.environment_variables.as_ref(),
             image_pull_secrets: self.image_pull_secrets.as_ref(),
             labels: self.labels.as_ref(),
@@ -173,14 +180,6 @@ impl NimServiceSpec {
             ..PodFields::default()
         }
         .check(c);
-        c.opt("compute", self.compute.as_ref(), |compute, c| {
-            if compute.extended_resources.is_some() {
-                c.at("extendedResources", "is not available for NIM services");
-            }
-            if compute.large_shm_request.is_some() {
-                c.at("largeShmRequest", "is not available for NIM services");
-            }
-        });
         c.dns_label("ngcAuthSecret", self.ngc_auth_secret.as_ref());
         c.range("replicas", self.replicas, 0, 1000);
         if let Some(autoscaling) = &self.autoscaling {
@@ -218,7 +217,74 @@ impl NimServiceSpec {
     }
 }
 
+/// GPU, CPU and memory of a NIM: [`Compute`] without extended resources or a large `/dev/shm`.
+///
+/// ```
+/// use runai_core::nim::NimCompute;
+/// let compute = NimCompute { gpu_devices_request: Some(2), ..Default::default() };
+/// assert_eq!(serde_json::to_string(&compute).unwrap(), r#"{"gpuDevicesRequest":2}"#);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NimCompute {
+    /// Most CPU cores the container may use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_core_limit: Option<f64>,
+    /// CPU cores guaranteed to the container.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_core_request: Option<f64>,
+    /// Most memory, as a quantity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_memory_limit: Option<Quantity>,
+    /// Memory guaranteed, as a quantity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_memory_request: Option<Quantity>,
+    /// Number of GPU devices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_devices_request: Option<i32>,
+    /// Most GPU memory per device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_memory_limit: Option<Quantity>,
+    /// GPU memory per device, when `gpuRequestType` is `memory`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_memory_request: Option<Quantity>,
+    /// Most share of each device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_portion_limit: Option<f64>,
+    /// Share of each device (0..=1), when `gpuRequestType` is `portion`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_portion_request: Option<f64>,
+    /// The unit of the GPU request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_request_type: Option<GpuRequestType>,
+}
+
+impl From<&NimCompute> for Compute {
+    fn from(nim: &NimCompute) -> Self {
+        Self {
+            cpu_core_limit: nim.cpu_core_limit,
+            cpu_core_request: nim.cpu_core_request,
+            cpu_memory_limit: nim.cpu_memory_limit.clone(),
+            cpu_memory_request: nim.cpu_memory_request.clone(),
+            gpu_devices_request: nim.gpu_devices_request,
+            gpu_memory_limit: nim.gpu_memory_limit.clone(),
+            gpu_memory_request: nim.gpu_memory_request.clone(),
+            gpu_portion_limit: nim.gpu_portion_limit,
+            gpu_portion_request: nim.gpu_portion_request,
+            gpu_request_type: nim.gpu_request_type,
+            extended_resources: None,
+            large_shm_request: None,
+        }
+    }
+}
+
 /// The default `scaleWindowSeconds` of NIM autoscaling.
+///
+/// ```
+/// use runai_core::{NimServiceSpec, nim::{NimAutoscaling, DEFAULT_SCALE_WINDOW_SECONDS}};
+/// let spec = NimServiceSpec { autoscaling: Some(NimAutoscaling::default()), ..Default::default() };
+/// assert_eq!(spec.with_defaults().autoscaling.unwrap().scale_window_seconds, Some(DEFAULT_SCALE_WINDOW_SECONDS));
+/// ```
 pub const DEFAULT_SCALE_WINDOW_SECONDS: i32 = 300;
 
 /// HPA-style autoscaling of a NIM service.

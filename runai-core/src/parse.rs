@@ -24,6 +24,12 @@ use crate::error::{ParseError, UnknownField};
 
 /// Parses a user-submitted document, refusing fields the model does not define.
 ///
+/// ```
+/// use runai_core::{parse, spec::AutoScaling};
+/// let scaling: AutoScaling = parse::strict(r#"{"minReplicas": 1, "maxReplicas": 3}"#).unwrap();
+/// assert_eq!(scaling.max_replicas, Some(3));
+/// ```
+///
 /// # Errors
 /// [`ParseError::Syntax`] for malformed JSON, [`ParseError::UnknownFields`] listing every
 /// unknown field, or [`ParseError::InvalidValue`] for a field of the wrong type.
@@ -33,6 +39,13 @@ pub fn strict<T: DeserializeOwned + JsonSchema>(json: &str) -> Result<T, ParseEr
 
 /// Like [`strict`], for a document already parsed into a [`serde_json::Value`] (for example
 /// from YAML or from a Python dict).
+///
+/// ```
+/// use runai_core::{parse, spec::ServingPort};
+/// let value = serde_json::json!({"container": 8000, "protocl": "http"});
+/// let err = parse::strict_value::<ServingPort>(value).unwrap_err();
+/// assert_eq!(err.to_string(), "unknown field `protocl`; did you mean `protocol`?");
+/// ```
 ///
 /// # Errors
 /// As [`strict`], without the syntax case.
@@ -45,6 +58,12 @@ pub fn strict_value<T: DeserializeOwned + JsonSchema>(value: Value) -> Result<T,
 }
 
 /// Parses a server response, ignoring fields the model does not define.
+///
+/// ```
+/// use runai_core::{parse, ApiError};
+/// let err: ApiError = parse::lenient(r#"{"code": 404, "message": "not found", "traceId": "abc"}"#).unwrap();
+/// assert_eq!(err.code, 404);
+/// ```
 ///
 /// # Errors
 /// [`ParseError::Syntax`] for malformed JSON or [`ParseError::InvalidValue`] for a field of

@@ -91,7 +91,11 @@ fn parse_quantity(text: &str) -> Option<f64> {
                 return None;
             }
             let power: i32 = digits.parse().ok()?;
-            if power >= 0 { (10f64.powi(power), 1.0) } else { (1.0, 10f64.powi(-power)) }
+            if power >= 0 {
+                (10f64.powi(power), 1.0)
+            } else {
+                (1.0, 10f64.powi(-power))
+            }
         }
     };
     Some(number * multiply / divide)

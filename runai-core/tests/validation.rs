@@ -240,11 +240,20 @@ fn distributed_rules() {
     let request: DistributedInferenceCreationRequest = parse::strict(
         r#"{"name": "llama-405b", "projectId": "1", "clusterId": "71f69d83-ba66-4822-adf5-55ce55efd210",
             "spec": {"workers": 2, "replicas": 2000,
-                     "servingPort": {"port": 8000, "authorizationType": "authorizedUsersOrGroups", "authorizedUsers": ["a"]},
+                     "servingPort": {"port": 8000, "authorizationType": "authorizedGroups", "authorizedUsers": ["a"]},
                      "leader": {"compute": {"gpuDevicesRequest": 8}}}}"#,
     )
     .unwrap();
     insta::assert_snapshot!(messages(&request.validate().unwrap_err()));
+
+    // What the distributed API does not define does not parse at all.
+    let err = parse::strict::<DistributedInferenceCreationRequest>(
+        r#"{"name": "l", "projectId": "1", "clusterId": "71f69d83-ba66-4822-adf5-55ce55efd210",
+            "spec": {"servingPort": {"authorizationType": "authorizedUsersOrGroups"},
+                     "leader": {"storage": {"nfs": []}}}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "unknown field `spec.leader.storage.nfs`");
 }
 
 #[test]
@@ -254,10 +263,23 @@ fn nim_rules() {
             "spec": {"image": "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.0", "replicas": 2,
                      "autoscaling": {"minReplicas": 2, "maxReplicas": 1, "scaleWindowSeconds": 10},
                      "multiNode": {"workers": 2},
-                     "compute": {"gpuDevicesRequest": 1, "largeShmRequest": true},
+                     "compute": {"gpuDevicesRequest": 1},
                      "servingPort": {"port": 8000, "exposedProtocol": "grpc"},
                      "modelStore": {"nimCache": {"name": "c"}, "pvc": {"existingPvc": true}}}}"#,
     )
     .unwrap();
     insta::assert_snapshot!(messages(&request.validate().unwrap_err()));
+}
+
+#[test]
+fn nim_compute_has_no_large_shm() {
+    let err = parse::strict::<NimServiceCreateRequest>(
+        r#"{"metadata": {"name": "nim", "projectId": "1"}, "spec": {"compute": {"largeShmRequest": true}}}"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("unknown field `spec.compute.largeShmRequest`"),
+        "{err}"
+    );
 }

@@ -222,28 +222,23 @@ impl Cluster {
 
     pub(crate) fn check(&self, c: &mut Checker) {
         self.check_nodes(c);
-        let topologies = first_seen(self.topologies.iter().map(|t| t.name.as_str()));
-        let mut index = 0;
-        c.each("topologies", Some(&self.topologies), |topology, c| {
+        let names = Unique::new(
+            "topologies",
+            "name",
+            self.topologies.iter().map(|t| t.name.as_str()),
+        );
+        each_indexed(c, "topologies", &self.topologies, |i, topology, c| {
             topology.check(c);
-            Unique {
-                list: "topologies",
-                field: "name",
-                what: "topology names",
-            }
-            .check(c, &topology.name, topologies.get(topology.name.as_str()), index);
-            index += 1;
+            names.check(c, i, &topology.name);
         });
-        let pools = first_seen(self.node_pools.iter().map(|p| p.name.as_str()));
-        let mut index = 0;
-        c.each("nodePools", Some(&self.node_pools), |pool, c| {
+        let names = Unique::new(
+            "nodePools",
+            "name",
+            self.node_pools.iter().map(|p| p.name.as_str()),
+        );
+        each_indexed(c, "nodePools", &self.node_pools, |i, pool, c| {
             pool.check(c);
-            Unique {
-                list: "nodePools",
-                field: "name",
-                what: "node pool names",
-            }
-            .check(c, &pool.name, pools.get(pool.name.as_str()), index);
+            names.check(c, i, &pool.name);
             if let Some(name) = &pool.network_topology
                 && !name.is_empty()
                 && self.topology(name).is_none()
@@ -253,59 +248,56 @@ impl Cluster {
                     format!("names topology `{name}`, which is not listed in topologies"),
                 );
             }
-            index += 1;
         });
-        let departments = first_seen(self.departments.iter().map(|d| d.id.as_str()));
-        let department_names = first_seen(self.departments.iter().map(|d| d.name.as_str()));
-        let mut index = 0;
-        c.each("departments", Some(&self.departments), |department, c| {
+        let ids = Unique::new(
+            "departments",
+            "id",
+            self.departments.iter().map(|d| d.id.as_str()),
+        );
+        let names = Unique::new(
+            "departments",
+            "name",
+            self.departments.iter().map(|d| d.name.as_str()),
+        );
+        each_indexed(c, "departments", &self.departments, |i, department, c| {
             department.check(c);
-            let id = department.id.as_str();
-            Unique {
-                list: "departments",
-                field: "id",
-                what: "department IDs",
-            }
-            .check(c, id, departments.get(id), index);
-            let name = department.name.as_str();
-            Unique {
-                list: "departments",
-                field: "name",
-                what: "department names",
-            }
-            .check(c, name, department_names.get(name), index);
+            ids.check(c, i, department.id.as_str());
+            names.check(c, i, &department.name);
             self.check_pool_refs(c, &department.quotas, &[]);
-            index += 1;
         });
-        self.check_projects(c);
+        let ids = Unique::new("projects", "id", self.projects.iter().map(|p| p.id.as_str()));
+        let names = Unique::new("projects", "name", self.projects.iter().map(|p| p.name.as_str()));
+        each_indexed(c, "projects", &self.projects, |i, project, c| {
+            project.check(c);
+            ids.check(c, i, project.id.as_str());
+            names.check(c, i, &project.name);
+            if let Some(id) = &project.department_id
+                && self.department(id).is_none()
+            {
+                c.at(
+                    "departmentId",
+                    format!("names department `{id}`, which is not listed in departments"),
+                );
+            }
+            self.check_pool_refs(c, &project.quotas, &project.default_node_pools);
+        });
     }
 
     fn check_nodes(&self, c: &mut Checker) {
-        let names = first_seen(self.nodes.iter().map(|n| n.name.as_str()));
-        let mut index = 0;
-        c.each("nodes", Some(&self.nodes), |node, c| {
+        let names = Unique::new("nodes", "name", self.nodes.iter().map(|n| n.name.as_str()));
+        each_indexed(c, "nodes", &self.nodes, |i, node, c| {
             node.check(c);
-            Unique { list: "nodes", field: "name", what: "node names" }.check(c, &node.name, names.get(node.name.as_str()), index);
+            names.check(c, i, &node.name);
             match &node.node_pool {
                 Some(name) if name.is_empty() => {}
-                Some(name) => match self.node_pool(name) {
-                    None if name != DEFAULT_NODE_POOL => {
-                        c.at("nodePool", format!("names node pool `{name}`, which is not listed in nodePools"));
-                    }
-                    Some(pool) if pool.label_key.is_some() && !pool.selects(node) => c.at(
-                        "nodePool",
-                        format!(
-                            "is `{name}`, but the node lacks the label `{}={}` that selects that pool; \
-                             add the label or change nodePool",
-                            pool.label_key.as_deref().unwrap_or_default(),
-                            pool.label_value.as_deref().unwrap_or_default()
-                        ),
-                    ),
-                    _ => {}
-                },
+                Some(name) => self.check_explicit_pool(c, node, name),
                 None => {
-                    let matching: Vec<_> =
-                        self.node_pools.iter().filter(|p| p.selects(node)).map(|p| p.name.as_str()).collect();
+                    let matching: Vec<_> = self
+                        .node_pools
+                        .iter()
+                        .filter(|p| p.selects(node))
+                        .map(|p| p.name.as_str())
+                        .collect();
                     if matching.len() > 1 {
                         c.at(
                             "labels",
@@ -317,41 +309,34 @@ impl Cluster {
                     }
                 }
             }
-            index += 1;
         });
     }
 
-    fn check_projects(&self, c: &mut Checker) {
-        let ids = first_seen(self.projects.iter().map(|p| p.id.as_str()));
-        let names = first_seen(self.projects.iter().map(|p| p.name.as_str()));
-        let mut index = 0;
-        c.each("projects", Some(&self.projects), |project, c| {
-            project.check(c);
-            let id = project.id.as_str();
-            Unique {
-                list: "projects",
-                field: "id",
-                what: "project IDs",
-            }
-            .check(c, id, ids.get(id), index);
-            let name = project.name.as_str();
-            Unique {
-                list: "projects",
-                field: "name",
-                what: "project names",
-            }
-            .check(c, name, names.get(name), index);
-            if let Some(id) = &project.department_id
-                && self.department(id).is_none()
-            {
+    /// A node that names its pool must name a known one, and carry that pool's selector label.
+    fn check_explicit_pool(&self, c: &mut Checker, node: &Node, name: &str) {
+        match self.node_pool(name) {
+            None if name != DEFAULT_NODE_POOL => {
                 c.at(
-                    "departmentId",
-                    format!("names department `{id}`, which is not listed in departments"),
+                    "nodePool",
+                    format!("names node pool `{name}`, which is not listed in nodePools"),
                 );
             }
-            self.check_pool_refs(c, &project.quotas, &project.default_node_pools);
-            index += 1;
-        });
+            Some(NodePool {
+                label_key: Some(key),
+                label_value,
+                ..
+            }) if node.label(key) != label_value.as_deref() => {
+                c.at(
+                    "nodePool",
+                    format!(
+                        "is `{name}`, but the node lacks the label `{key}={}` that selects that pool; \
+                         add the label or change nodePool",
+                        label_value.as_deref().unwrap_or_default()
+                    ),
+                );
+            }
+            _ => {}
+        }
     }
 
     /// Reports quotas and default node pools that name pools the cluster does not have.
@@ -372,32 +357,44 @@ impl Cluster {
     }
 }
 
-/// Maps each key to the index where it first appears.
-fn first_seen<'a>(keys: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, usize> {
-    let mut first = BTreeMap::new();
-    for (i, key) in keys.enumerate() {
-        first.entry(key).or_insert(i);
+/// Runs `check` on every item with its index, under `name[i]` (as `Checker::each` does).
+pub(super) fn each_indexed<'a, T>(
+    c: &mut Checker,
+    name: &str,
+    items: &'a [T],
+    mut check: impl FnMut(usize, &'a T, &mut Checker),
+) {
+    for (i, item) in items.iter().enumerate() {
+        c.field(&format!("{name}[{i}]"), |c| check(i, item, c));
     }
-    first
 }
 
-/// Where a value must be unique: the list, the field, and what to call the value.
+/// A field whose value must differ between the items of a list.
 struct Unique<'a> {
-    list: &'a str,
-    field: &'a str,
-    what: &'a str,
+    list: &'static str,
+    field: &'static str,
+    first: BTreeMap<&'a str, usize>,
 }
 
-impl Unique<'_> {
-    /// Reports `value` of item `index` when the item `first` uses it already.
-    fn check(&self, c: &mut Checker, value: &str, first: Option<&usize>, index: usize) {
-        if let Some(&first) = first
+impl<'a> Unique<'a> {
+    /// Remembers where each value first appears in `list`.
+    fn new(list: &'static str, field: &'static str, values: impl Iterator<Item = &'a str>) -> Self {
+        let mut first = BTreeMap::new();
+        for (i, value) in values.enumerate() {
+            first.entry(value).or_insert(i);
+        }
+        Self { list, field, first }
+    }
+
+    /// Reports `value` of item `index` when an earlier item already uses it.
+    fn check(&self, c: &mut Checker, index: usize, value: &str) {
+        if let Some(&first) = self.first.get(value)
             && first != index
         {
-            let Self { list, field, what } = self;
+            let Self { list, field, .. } = self;
             c.at(
                 field,
-                format!("`{value}` is already used by {list}[{first}].{field}; {what} must be unique"),
+                format!("`{value}` is already used by {list}[{first}].{field}; it must be unique"),
             );
         }
     }
@@ -549,7 +546,7 @@ mod tests {
         let errors = cluster.validate().unwrap_err();
         assert_eq!(
             errors.violations()[0].message,
-            "`gb-01` is already used by nodes[0].name; node names must be unique"
+            "`gb-01` is already used by nodes[0].name; it must be unique"
         );
     }
 

@@ -16,10 +16,12 @@
 //!
 //! The default preemptibility of each class follows KAI-Scheduler's rule, a priority of 100 or
 //! more is non-preemptible: `very-low` to `medium-high` are preemptible, `high` and
-//! `very-high` are not. The Run:ai 2.23 version of that page lists `very-low` to `medium` as
-//! preemptible, in agreement; the rows for `medium-high`, `high` and `very-high` are derived
-//! from the rule. Inference workloads default to `very-high` and non-preemptible (Run:ai,
-//! "Deploy Distributed Inference Workloads").
+//! `very-high` are not. The Run:ai 2.23 version of that page
+//! (<https://run-ai-docs.nvidia.com/self-hosted/2.23/platform-management/runai-scheduler/scheduling/workload-priority-control>)
+//! lists `very-low` to `medium` as preemptible, in agreement; the defaults for `medium-high`,
+//! `high` and `very-high` come from the rule alone. Inference workloads default to
+//! `very-high` and non-preemptible ("Deploy Distributed Inference Workloads",
+//! <https://docs.nvidia.com/run-ai/self-hosted/documentation/workloads-in-nvidia-run-ai/using-inference/distributed-inference>).
 
 use crate::spec::{Preemptibility, PriorityClass};
 
@@ -35,6 +37,10 @@ pub const INFERENCE_PREEMPTIBILITY: Preemptibility = Preemptibility::NonPreempti
 impl PriorityClass {
     /// The Kubernetes priority value of a class of the Run:ai priority dictionary; `None` for a
     /// class this crate does not know (look it up in the cluster's PriorityClass objects).
+    ///
+    /// All seven values (25, 40, 65, 80, 90, 125, 150) are confirmed from the Run:ai page
+    /// "Workload Priority and Preemption"
+    /// (<https://run-ai-docs.nvidia.com/saas/platform-management/runai-scheduler/scheduling/workload-priority-control>).
     ///
     /// ```
     /// use runai_core::spec::PriorityClass;
@@ -58,6 +64,10 @@ impl PriorityClass {
 
     /// The preemptibility a workload of this class gets when it sets none; `None` for a class
     /// this crate does not know.
+    ///
+    /// Derived with KAI-Scheduler's rule ([`preemptibility_for_priority`]):
+    /// `high` and `very-high` are non-preemptible, the others preemptible. Run:ai's 2.23 docs
+    /// confirm `very-low` to `medium` as preemptible; the other three follow from the rule.
     ///
     /// ```
     /// use runai_core::spec::{Preemptibility, PriorityClass};

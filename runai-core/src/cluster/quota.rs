@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::each_indexed;
 use crate::validate::{Checker, impl_validate};
 use crate::{DepartmentId, ProjectId};
 
@@ -184,9 +185,9 @@ impl NodePoolQuota {
 }
 
 /// Checks one entry of a quota list and that its node pool has not appeared before.
-fn check_quota_entry(quota: &NodePoolQuota, seen: &mut BTreeSet<String>, c: &mut Checker) {
+fn check_quota_entry<'a>(quota: &'a NodePoolQuota, seen: &mut BTreeSet<&'a str>, c: &mut Checker) {
     quota.check(c);
-    if !quota.node_pool.is_empty() && !seen.insert(quota.node_pool.clone()) {
+    if !quota.node_pool.is_empty() && !seen.insert(quota.node_pool.as_str()) {
         c.at(
             "nodePool",
             format!(
@@ -277,7 +278,7 @@ impl Project {
         c.dns_label("name", Some(&self.name));
         c.dns_label("namespace", self.namespace.as_ref());
         let mut seen = BTreeSet::new();
-        c.each("quotas", Some(&self.quotas), |quota, c| {
+        each_indexed(c, "quotas", &self.quotas, |_, quota, c| {
             check_quota_entry(quota, &mut seen, c);
         });
     }
@@ -332,7 +333,7 @@ impl Department {
         }
         c.dns_label("name", Some(&self.name));
         let mut seen = BTreeSet::new();
-        c.each("quotas", Some(&self.quotas), |quota, c| {
+        each_indexed(c, "quotas", &self.quotas, |_, quota, c| {
             check_quota_entry(quota, &mut seen, c);
         });
     }

@@ -10,7 +10,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Node;
+use super::{Node, each_indexed};
 use crate::validate::{Checker, MAX_LABEL_LEN};
 
 /// The availability-zone node label.
@@ -196,23 +196,21 @@ impl Topology {
         });
         let last = self.levels.len().saturating_sub(1);
         let mut seen = BTreeSet::new();
-        let mut index = 0;
-        c.each("levels", Some(&self.levels), |level, c| {
+        each_indexed(c, "levels", &self.levels, |i, level, c| {
             let label = &level.node_label;
             if let Err(why) = check_label_key(label) {
                 c.at("nodeLabel", why);
-            } else if !seen.insert(label.clone()) {
+            } else if !seen.insert(label.as_str()) {
                 c.at(
                     "nodeLabel",
                     format!("`{label}` appears twice; each level needs its own label"),
                 );
-            } else if label == HOSTNAME_LABEL && index != last {
+            } else if label == HOSTNAME_LABEL && i != last {
                 c.at(
                     "nodeLabel",
                     format!("`{HOSTNAME_LABEL}` may only be the last, narrowest level"),
                 );
             }
-            index += 1;
         });
     }
 }

@@ -8,8 +8,20 @@ use serde::{Deserialize, Serialize};
 use crate::validate::{Checker, is_metric_name};
 
 /// The default `metricThresholdPercentage`: the autoscaler targets 70 % of `metricThreshold`.
+///
+/// ```
+/// use runai_core::spec::{AutoScaling, Metric, DEFAULT_METRIC_THRESHOLD_PERCENTAGE};
+/// let s = AutoScaling { metric: Some(Metric::Throughput), ..Default::default() };
+/// assert_eq!(s.with_defaults().metric_threshold_percentage, Some(DEFAULT_METRIC_THRESHOLD_PERCENTAGE));
+/// ```
 pub const DEFAULT_METRIC_THRESHOLD_PERCENTAGE: f64 = 70.0;
 /// The most seconds `scaleToZeroRetentionSeconds` and `scaleDownDelaySeconds` accept.
+///
+/// ```
+/// use runai_core::{Validate, spec::{AutoScaling, MAX_DELAY_SECONDS}};
+/// let s = AutoScaling { scale_down_delay_seconds: Some(MAX_DELAY_SECONDS + 1), ..Default::default() };
+/// assert!(s.validate().is_err());
+/// ```
 pub const MAX_DELAY_SECONDS: i32 = 3600;
 
 /// Autoscaling settings of an inference workload, as sent on the wire (every field optional).

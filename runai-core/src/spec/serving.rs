@@ -118,28 +118,49 @@ pub(crate) fn check_access(
     if has_users && has_groups {
         c.here("authorizedUsers and authorizedGroups are mutually exclusive; set only one");
     }
+    let lists_allowed = !matches!(
+        kind,
+        AuthorizationType::Public | AuthorizationType::AuthenticatedUsers
+    );
+    if !lists_allowed && (has_users || has_groups) {
+        c.at(
+            "authorizationType",
+            "must be authorizedUsers, authorizedGroups or authorizedUsersOrGroups when users or groups are listed",
+        );
+    }
     match kind {
         AuthorizationType::AuthorizedUsers if !has_users => {
-            c.at("authorizedUsers", "must list at least one user when authorizationType is `authorizedUsers`");
+            c.at(
+                "authorizedUsers",
+                "must list at least one user when authorizationType is `authorizedUsers`",
+            );
         }
         AuthorizationType::AuthorizedGroups if !has_groups => {
-            c.at("authorizedGroups", "must list at least one group when authorizationType is `authorizedGroups`");
+            c.at(
+                "authorizedGroups",
+                "must list at least one group when authorizationType is `authorizedGroups`",
+            );
         }
         AuthorizationType::AuthorizedUsersOrGroups if !has_users && !has_groups => c.at(
             "authorizationType",
             "is `authorizedUsersOrGroups`; list users in authorizedUsers or groups in authorizedGroups",
         ),
-        AuthorizationType::Public | AuthorizationType::AuthenticatedUsers if has_users || has_groups => c.at(
-            "authorizationType",
-            "must be authorizedUsers, authorizedGroups or authorizedUsersOrGroups when users or groups are listed",
-        ),
-        AuthorizationType::AuthorizedUsers if has_groups => {
-            c.at("authorizedGroups", "cannot be set when authorizationType is `authorizedUsers`");
-        }
-        AuthorizationType::AuthorizedGroups if has_users => {
-            c.at("authorizedUsers", "cannot be set when authorizationType is `authorizedGroups`");
-        }
         _ => {}
+    }
+    // Only one list may be set; when both are, the exclusivity message above says so.
+    if !(has_users && has_groups) {
+        if kind == AuthorizationType::AuthorizedUsers && has_groups {
+            c.at(
+                "authorizedGroups",
+                "cannot be set when authorizationType is `authorizedUsers`",
+            );
+        }
+        if kind == AuthorizationType::AuthorizedGroups && has_users {
+            c.at(
+                "authorizedUsers",
+                "cannot be set when authorizationType is `authorizedGroups`",
+            );
+        }
     }
     for (name, list) in [("authorizedUsers", users), ("authorizedGroups", groups)] {
         c.each(name, list, |entry, c| {

@@ -60,6 +60,12 @@ impl Storage {
         c.each("git", self.git.as_ref(), |v, c| {
             required(c, "repository", v.repository.as_ref());
             mount_path(c, "path", v.path.as_ref());
+            c.opt("secretRef", v.secret_ref.as_ref(), |r, c| {
+                required(c, "name", r.name.as_ref());
+                if r.authentication_method.is_none() {
+                    c.at("authenticationMethod", "is required; use `password` or `ssh-key`");
+                }
+            });
         });
         c.each("configMapVolume", self.config_map_volume.as_ref(), |v, c| {
             match &v.config_map {
@@ -422,16 +428,22 @@ pub struct GitVolume {
 ///
 /// ```
 /// use runai_core::spec::{GitAuthenticationMethod, GitSecretRef};
-/// let r = GitSecretRef { name: "git-creds".into(), authentication_method: GitAuthenticationMethod::SshKey, secret_key_of_user: None, secret_key_of_password: None };
+/// let r = GitSecretRef {
+///     name: Some("git-creds".into()),
+///     authentication_method: Some(GitAuthenticationMethod::SshKey),
+///     ..Default::default()
+/// };
 /// assert_eq!(serde_json::to_value(&r).unwrap()["authenticationMethod"], "ssh-key");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GitSecretRef {
     /// Name of the secret.
-    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// How the secret authenticates.
-    pub authentication_method: GitAuthenticationMethod,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication_method: Option<GitAuthenticationMethod>,
     /// Key of the user name in the secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_key_of_user: Option<String>,
