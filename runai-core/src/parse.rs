@@ -16,6 +16,10 @@
 //! assert_eq!(err.to_string(), "unknown field `newServerField`");
 //! ```
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -86,13 +90,31 @@ pub fn lenient<T: DeserializeOwned>(json: &str) -> Result<T, ParseError> {
 /// ```
 #[must_use]
 pub fn unknown_fields<T: JsonSchema>(value: &Value) -> Vec<UnknownField> {
-    let schema = schemars::generate::SchemaSettings::draft2020_12()
+    let schema = schema_of::<T>();
+    let mut found = Vec::new();
+    walk(value, &schema, &schema, &mut String::new(), &mut found);
+    found
+}
+
+/// The JSON Schema of `T`, generated once per type: a submitted spec is checked against it on
+/// every strict parse, and generating it costs far more than the walk.
+fn schema_of<T: JsonSchema>() -> Arc<Value> {
+    static CACHE: OnceLock<RwLock<HashMap<Cow<'static, str>, Arc<Value>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(RwLock::default);
+    let id = T::schema_id();
+    // A poisoned lock only means another thread panicked mid-insert; the map is still sound.
+    if let Some(schema) = cache.read().unwrap_or_else(PoisonError::into_inner).get(&id) {
+        return Arc::clone(schema);
+    }
+    let generated = schemars::generate::SchemaSettings::draft2020_12()
         .into_generator()
         .into_root_schema_for::<T>();
-    let root = schema.as_value();
-    let mut found = Vec::new();
-    walk(value, root, root, &mut String::new(), &mut found);
-    found
+    let schema = Arc::new(generated.to_value());
+    cache
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(id, Arc::clone(&schema));
+    schema
 }
 
 fn syntax(json: &str) -> Result<Value, ParseError> {

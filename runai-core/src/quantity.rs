@@ -94,11 +94,12 @@ fn parse_quantity(text: &str) -> Option<f64> {
             if power >= 0 {
                 (10f64.powi(power), 1.0)
             } else {
-                (1.0, 10f64.powi(-power))
+                (1.0, 10f64.powi(power.saturating_neg()))
             }
         }
     };
-    Some(number * multiply / divide)
+    // An exponent too large for f64 is not a quantity anyone means.
+    Some(number * multiply / divide).filter(|value| value.is_finite())
 }
 
 #[cfg(test)]
@@ -113,11 +114,12 @@ mod tests {
         assert_eq!(parse_quantity("1e3"), Some(1000.0));
         assert_eq!(parse_quantity("1E-3"), Some(0.001));
         assert_eq!(parse_quantity("100n"), Some(100e-9));
+        assert_eq!(parse_quantity("1e-2147483648"), Some(0.0));
     }
 
     #[test]
     fn rejects() {
-        for bad in ["", "Gi", "1.2.3", "1X", "-1", "1e", "."] {
+        for bad in ["", "Gi", "1.2.3", "1X", "-1", "1e", ".", "1e400", "1e99999999999"] {
             assert_eq!(parse_quantity(bad), None, "{bad}");
         }
     }
