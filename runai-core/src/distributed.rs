@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ClusterId, DepartmentId, ProjectId, WorkloadId};
+use crate::ids::{ClusterId, ProjectId};
 use crate::inference::{check_project_and_cluster, check_workload_name, is_uuid};
 use crate::spec::pod::PodFields;
 use crate::spec::{
@@ -14,7 +14,7 @@ use crate::spec::{
     check_node_pools, check_priority,
 };
 use crate::validate::{Checker, impl_validate};
-use crate::workload::{DesiredPhase, Phase};
+use crate::workload::WorkloadResponse;
 
 /// The most replicas and workers per replica the API accepts.
 ///
@@ -462,42 +462,13 @@ impl DistributedInferenceCreationRequest {
 ///     "name": "llama-405b", "requestedName": "llama-405b",
 ///     "workloadId": "a3c2bd2c-7c6b-4a0e-9d5e-1c2f7b8e9a10", "projectId": "1",
 ///     "clusterId": "71f69d83-ba66-4822-adf5-55ce55efd210", "createdBy": "alice@example.com",
-///     "createdAt": "2026-11-20T10:00:00Z", "desiredPhase": "Running"
+///     "createdAt": "2026-11-20T10:00:00Z", "desiredPhase": "Running",
+///     "spec": {"workers": 1}
 /// }"#).unwrap();
-/// assert_eq!(response.name, "llama-405b");
+/// assert_eq!(response.meta.name, "llama-405b");
+/// assert_eq!(response.spec.unwrap().group_size(), 2);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DistributedInference {
-    /// Name.
-    pub name: String,
-    /// The name as requested.
-    pub requested_name: String,
-    /// ID.
-    pub workload_id: WorkloadId,
-    /// Project.
-    pub project_id: ProjectId,
-    /// Department.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub department_id: Option<DepartmentId>,
-    /// Cluster.
-    pub cluster_id: ClusterId,
-    /// Who submitted it.
-    pub created_by: String,
-    /// When it was submitted.
-    pub created_at: String,
-    /// When it was deleted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted_at: Option<String>,
-    /// The phase asked for.
-    pub desired_phase: DesiredPhase,
-    /// The phase it is in.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub actual_phase: Option<Phase>,
-    /// The spec as stored.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub spec: Option<DistributedInferenceSpec>,
-}
+pub type DistributedInference = WorkloadResponse<DistributedInferenceSpec>;
 
 /// The body of `PATCH /api/v1/workloads/distributed-inferences/{workloadId}`: only the
 /// number of replicas can change.

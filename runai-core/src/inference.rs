@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ClusterId, DepartmentId, ProjectId, WorkloadId};
+use crate::ids::{ClusterId, ProjectId};
 use crate::spec::pod::PodFields;
 use crate::spec::{
     Annotation, AutoScaling, Compute, EnvironmentVariable, ExposedUrl, ImagePullPolicy, ImagePullSecret,
@@ -12,7 +12,7 @@ use crate::spec::{
     Security, ServingConfiguration, ServingPort, Storage, Toleration, check_node_pools, check_priority,
 };
 use crate::validate::{Checker, check_dns1035_label, impl_validate};
-use crate::workload::{DesiredPhase, Phase};
+use crate::workload::WorkloadResponse;
 
 /// The body of `POST /api/v1/workloads/inferences`.
 ///
@@ -319,42 +319,13 @@ pub(crate) fn is_uuid(text: &str) -> bool {
 ///     "name": "llama-3-8b", "requestedName": "llama-3-8b",
 ///     "workloadId": "a3c2bd2c-7c6b-4a0e-9d5e-1c2f7b8e9a10", "projectId": "1",
 ///     "clusterId": "71f69d83-ba66-4822-adf5-55ce55efd210", "createdBy": "alice@example.com",
-///     "createdAt": "2026-11-20T10:00:00Z", "desiredPhase": "Running", "actualPhase": "Creating"
+///     "createdAt": "2026-11-20T10:00:00Z", "desiredPhase": "Running", "actualPhase": "Creating",
+///     "spec": {"image": "vllm/vllm-openai:v0.11.0"}
 /// }"#).unwrap();
-/// assert_eq!(inference.actual_phase, Some(Phase::Creating));
+/// assert_eq!(inference.meta.actual_phase, Some(Phase::Creating));
+/// assert_eq!(inference.spec.unwrap().image.as_deref(), Some("vllm/vllm-openai:v0.11.0"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Inference {
-    /// The workload's name.
-    pub name: String,
-    /// The name as requested (differs when `useGivenNameAsPrefix` was set).
-    pub requested_name: String,
-    /// The workload's ID.
-    pub workload_id: WorkloadId,
-    /// The project.
-    pub project_id: ProjectId,
-    /// The project's department.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub department_id: Option<DepartmentId>,
-    /// The cluster.
-    pub cluster_id: ClusterId,
-    /// Who submitted it.
-    pub created_by: String,
-    /// When it was submitted (RFC 3339).
-    pub created_at: String,
-    /// When it was deleted (RFC 3339), if it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted_at: Option<String>,
-    /// The phase the user asked for.
-    pub desired_phase: DesiredPhase,
-    /// The phase it is in.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub actual_phase: Option<Phase>,
-    /// The spec as stored.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub spec: Option<InferenceSpec>,
-}
+pub type Inference = WorkloadResponse<InferenceSpec>;
 
 /// The body of `PATCH /api/v1/workloads/inferences/{workloadId}`: a rolling update that
 /// creates a new revision.

@@ -80,5 +80,6 @@ pub use validate::Validate;
 pub use workload::{
     ActionsSupport, AllocatedResources, ChildId, Condition, Connection, Datasource, DesiredPhase,
     Environment, Phase, PhaseReason, RequestedPods, RequestedResources, ResourceCores, ResourceQuantity,
-    Workload, WorkloadExtendedResource, WorkloadList, WorkloadSource, WorkloadTopology,
+    Workload, WorkloadExtendedResource, WorkloadList, WorkloadMeta, WorkloadResponse, WorkloadSource,
+    WorkloadTopology,
 };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ClusterId, WorkloadId};
+use crate::ids::{ClusterId, DepartmentId, ProjectId, WorkloadId};
 use crate::spec::GpuRequestType;
 
 open_enum! {
@@ -633,4 +633,66 @@ pub struct WorkloadList {
     pub next: Option<i64>,
     /// The workloads of this page.
     pub workloads: Vec<Workload>,
+}
+
+/// The metadata the control plane reports for a v1 workload (`WorkloadMeta1` on the wire).
+///
+/// ```
+/// use runai_core::{DesiredPhase, WorkloadMeta};
+/// let meta: WorkloadMeta = serde_json::from_str(r#"{
+///     "name": "llama-3-8b-x7k2p9", "requestedName": "llama-3-8b",
+///     "workloadId": "a3c2bd2c-7c6b-4a0e-9d5e-1c2f7b8e9a10", "projectId": "1",
+///     "clusterId": "71f69d83-ba66-4822-adf5-55ce55efd210", "createdBy": "alice@example.com",
+///     "createdAt": "2026-11-20T10:00:00Z", "desiredPhase": "Running"
+/// }"#).unwrap();
+/// assert_ne!(meta.name, meta.requested_name);
+/// assert_eq!(meta.desired_phase, DesiredPhase::Running);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadMeta {
+    /// The workload's name.
+    pub name: String,
+    /// The name as requested (differs when `useGivenNameAsPrefix` was set).
+    pub requested_name: String,
+    /// The workload's ID.
+    pub workload_id: WorkloadId,
+    /// The project.
+    pub project_id: ProjectId,
+    /// The project's department.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<DepartmentId>,
+    /// The cluster.
+    pub cluster_id: ClusterId,
+    /// Who submitted it.
+    pub created_by: String,
+    /// When it was submitted (RFC 3339).
+    pub created_at: String,
+    /// When it was deleted (RFC 3339), if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+    /// The phase the user asked for.
+    pub desired_phase: DesiredPhase,
+    /// The phase it is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual_phase: Option<Phase>,
+}
+
+/// A v1 workload as create, get and patch return it: the metadata and the stored spec, side
+/// by side in one JSON object. See [`crate::Inference`] and [`crate::DistributedInference`].
+///
+/// ```
+/// use runai_core::{Inference, InferenceSpec};
+/// fn image(response: &Inference) -> Option<&str> {
+///     response.spec.as_ref().and_then(|spec: &InferenceSpec| spec.image.as_deref())
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorkloadResponse<S> {
+    /// Identity, ownership and phases.
+    #[serde(flatten)]
+    pub meta: WorkloadMeta,
+    /// The spec as stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec: Option<S>,
 }

@@ -289,25 +289,26 @@ pub struct ExposedUrl {
 impl ExposedUrl {
     pub(crate) fn check(&self, c: &mut Checker) {
         c.range("container", self.container, 1, 65535);
-        let has_users = self.authorized_users.as_ref().is_some_and(|u| !u.is_empty());
-        let has_groups = self.authorized_groups.as_ref().is_some_and(|g| !g.is_empty());
-        if has_users && has_groups {
-            c.here("authorizedUsers and authorizedGroups are mutually exclusive; set only one");
-        }
-        match self.authorization_type {
-            Some(ToolAuthorizationType::AuthorizedUsers) if !has_users => {
-                c.at(
-                    "authorizedUsers",
-                    "must list at least one user when authorizationType is `authorizedUsers`",
-                );
-            }
-            Some(ToolAuthorizationType::AuthorizedGroups) if !has_groups => {
-                c.at(
-                    "authorizedGroups",
-                    "must list at least one group when authorizationType is `authorizedGroups`",
-                );
-            }
-            _ => {}
+        // Tool URLs have no public option: an unset type is read as authenticated users, so
+        // listed users or groups still need a matching type.
+        let kind = self
+            .authorization_type
+            .unwrap_or(ToolAuthorizationType::AuthenticatedUsers);
+        check_access(
+            c,
+            kind.into(),
+            self.authorized_users.as_ref(),
+            self.authorized_groups.as_ref(),
+        );
+    }
+}
+
+impl From<ToolAuthorizationType> for AuthorizationType {
+    fn from(kind: ToolAuthorizationType) -> Self {
+        match kind {
+            ToolAuthorizationType::AuthenticatedUsers => Self::AuthenticatedUsers,
+            ToolAuthorizationType::AuthorizedUsers => Self::AuthorizedUsers,
+            ToolAuthorizationType::AuthorizedGroups => Self::AuthorizedGroups,
         }
     }
 }
