@@ -283,3 +283,27 @@ fn nim_compute_has_no_large_shm() {
         "{err}"
     );
 }
+
+/// The realistic request fixtures of the conformance suite are valid: validation is not
+/// stricter than real workloads need.
+#[test]
+fn realistic_requests_pass_validation() {
+    fn check<T: serde::de::DeserializeOwned + schemars::JsonSchema + Validate>(fixture: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/requests")
+            .join(fixture);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let request: T = parse::strict(&text).unwrap();
+        if let Err(errors) = request.validate() {
+            panic!("{fixture}:\n{errors}");
+        }
+    }
+    check::<InferenceCreationRequest>("inference-create-full.json");
+    check::<InferenceCreationRequest>("inference-create-minimal.json");
+    check::<InferenceCreationRequest>("inference-create-memory.json");
+    check::<runai_core::InferenceUpdateRequest>("inference-update.json");
+    check::<DistributedInferenceCreationRequest>("distributed-inference-create.json");
+    check::<runai_core::DistributedInferenceUpdateRequest>("distributed-inference-update.json");
+    check::<NimServiceCreateRequest>("nim-service-create.json");
+    check::<runai_core::NimServiceUpdateRequest>("nim-service-update.json");
+}

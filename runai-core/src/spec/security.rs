@@ -21,13 +21,13 @@ pub struct Security {
     /// Mount the root file system read-only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only_root_filesystem: Option<bool>,
-    /// Group ID of the process, when `uidGidSource` is `custom`.
+    /// Group ID of the process; the platform uses it only when `uidGidSource` is `custom`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_as_gid: Option<i64>,
     /// Refuse to start as root.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_as_non_root: Option<bool>,
-    /// User ID of the process, when `uidGidSource` is `custom`.
+    /// User ID of the process; the platform uses it only when `uidGidSource` is `custom`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_as_uid: Option<i64>,
     /// Seccomp profile.
@@ -52,18 +52,6 @@ impl Security {
             c.at(
                 "supplementalGroups",
                 format!("`{groups}` must be a comma-separated list of group IDs, such as 1001,1002"),
-            );
-        }
-        let custom_ids = self.run_as_uid.is_some() || self.run_as_gid.is_some();
-        if custom_ids
-            && matches!(
-                self.uid_gid_source,
-                Some(UidGidSource::FromTheImage | UidGidSource::FromIdpToken)
-            )
-        {
-            c.at(
-                "uidGidSource",
-                "must be `custom` when runAsUid or runAsGid is set",
             );
         }
         if self.run_as_non_root == Some(true) && self.run_as_uid == Some(0) {
