@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, thiserror::Error)]
 #[error("{code}: {message}{}", details.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+#[non_exhaustive]
 pub struct ApiError {
     /// HTTP status code, 100..=599.
     pub code: u16,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ClusterId, ProjectId, WorkloadId};
+use crate::ids::{ClusterId, DepartmentId, ProjectId, WorkloadId};
 use crate::workload::{AllocatedResources, ChildId, Condition, Phase, RequestedPods, RequestedResources};
 
 /// One revision, as `GET /api/v1/workloads/inferences/{id}/revisions` lists it.
@@ -38,7 +38,7 @@ pub struct Revision {
     /// Project.
     pub project_id: ProjectId,
     /// Department.
-    pub department_id: String,
+    pub department_id: DepartmentId,
     /// Creation time.
     pub created_at: String,
     /// Deletion time.

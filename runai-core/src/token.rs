@@ -324,6 +324,7 @@ open_enum! {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, thiserror::Error)]
 #[error("{error}{}", error_description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+#[non_exhaustive]
 pub struct OAuth2Error {
     /// The error code.
     pub error: OAuth2ErrorCode,
@@ -333,6 +334,24 @@ pub struct OAuth2Error {
     /// A page describing the error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_uri: Option<String>,
+}
+
+impl OAuth2Error {
+    /// An error with `code` and a human-readable description.
+    ///
+    /// ```
+    /// use runai_core::token::{OAuth2Error, OAuth2ErrorCode};
+    /// let err = OAuth2Error::new(OAuth2ErrorCode::InvalidGrant, "the refresh token expired");
+    /// assert_eq!(serde_json::to_value(&err).unwrap()["error"], "invalid_grant");
+    /// ```
+    #[must_use]
+    pub fn new(code: OAuth2ErrorCode, description: impl Into<String>) -> Self {
+        Self {
+            error: code,
+            error_description: Some(description.into()),
+            error_uri: None,
+        }
+    }
 }
 
 fn redact(secret: Option<&String>) -> Option<&'static str> {

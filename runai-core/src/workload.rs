@@ -488,11 +488,11 @@ pub struct Workload {
     /// Project name.
     pub project_name: String,
     /// Project ID.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// Department name.
     pub department_name: String,
     /// Department ID.
-    pub department_id: String,
+    pub department_id: DepartmentId,
     /// Kubernetes namespace.
     pub namespace: String,
     /// Creation time.
