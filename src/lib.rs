@@ -5,6 +5,7 @@
 //! | module | crate | what it holds |
 //! | --- | --- | --- |
 //! | [`core`] | `runai-core` | Run:ai wire-format models, strict and lenient parsing, validation, the cluster model, the `InferenceWorkload` CRD (feature `kube`) |
+//! | [`sched`] | `runai-sched` | GPU placement engine: per-device accounting, scoring policies (fragmentation-aware by default), trace simulators |
 //!
 //! ```
 //! use runai::core::{parse, InferenceCreationRequest, Validate};
@@ -21,6 +22,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use runai_core as core;
+pub use runai_sched as sched;
 
 // The README's example is compiled and run with the tests, so it cannot drift from the API.
 #[cfg(doctest)]

@@ -1,0 +1,155 @@
+//! Placing one pod: filter the nodes it fits on, score them with a policy, pick the best.
+
+use crate::policy::Policy;
+use crate::request::PodRequest;
+use crate::rng::Rng;
+use crate::state::{Allocation, ClusterState, NodeId};
+
+/// A fixed priority order of nodes that breaks ties between equal scores. Drawing it once per
+/// run (rather than per pod) is what keeps tie-breaking stable and reproducible.
+///
+/// ```
+/// use runai_sched::{NodeOrder, Rng};
+/// let order = NodeOrder::shuffled(4, &mut Rng::new(42));
+/// let mut ranks: Vec<u32> = (0..4).map(|i| order.rank(runai_sched::NodeId(i))).collect();
+/// ranks.sort();
+/// assert_eq!(ranks, [0, 1, 2, 3]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeOrder {
+    rank: Vec<u32>,
+}
+
+impl NodeOrder {
+    /// Node `i` has rank `i`: ties go to the first node.
+    #[must_use]
+    pub fn identity(nodes: usize) -> Self {
+        Self {
+            rank: (0..nodes as u32).collect(),
+        }
+    }
+
+    /// The order given by `ranks[i]`, the rank of node `i`.
+    #[must_use]
+    pub fn from_ranks(ranks: Vec<u32>) -> Self {
+        Self { rank: ranks }
+    }
+
+    /// A random order of `nodes` nodes.
+    #[must_use]
+    pub fn shuffled(nodes: usize, rng: &mut Rng) -> Self {
+        let mut rank: Vec<u32> = (0..nodes as u32).collect();
+        rng.shuffle(&mut rank);
+        Self { rank }
+    }
+
+    /// The rank of `node`; lower wins ties.
+    #[must_use]
+    pub fn rank(&self, node: NodeId) -> u32 {
+        self.rank.get(node.index()).copied().unwrap_or(u32::MAX)
+    }
+}
+
+/// Places `pod` on the best node by `policy`, or returns `None` when it fits nowhere (the
+/// state is then unchanged).
+///
+/// ```
+/// use runai_sched::{ClusterState, GpuDemand, NodeOrder, NodeState, PodRequest, Rng, place_pod, policy};
+/// let mut state = ClusterState::new(vec![
+///     NodeState::new("a", 32_000, 65_536, 8, "G2"),
+///     NodeState::new("b", 32_000, 65_536, 1, "T4"),
+/// ]);
+/// let mut bestfit = policy::by_name("bestfit", &[]).unwrap();
+/// let pod = PodRequest::new(4_000, 1_024, GpuDemand::Devices { count: 1 });
+/// let order = NodeOrder::identity(2);
+/// let placed = place_pod(&mut state, &pod, bestfit.as_mut(), &order, &mut Rng::new(1)).unwrap();
+/// assert_eq!(state.node(placed.node).name, "b"); // the tighter node
+/// ```
+pub fn place_pod(
+    state: &mut ClusterState,
+    pod: &PodRequest,
+    policy: &mut dyn Policy,
+    order: &NodeOrder,
+    rng: &mut Rng,
+) -> Option<Allocation> {
+    let mut nodes = Vec::new();
+    let mut scores = Vec::new();
+    for (i, node) in state.nodes().iter().enumerate() {
+        if node.fits(pod) {
+            let id = NodeId(i as u32);
+            let scored = policy.score(node, pod, rng);
+            scores.push(scored.score);
+            nodes.push((id, scored.devices));
+        }
+    }
+    if policy.normalizes() && scores.len() > 1 {
+        normalize(&mut scores);
+    }
+    let best = (0..scores.len()).min_by_key(|&i| (std::cmp::Reverse(scores[i]), order.rank(nodes[i].0)))?;
+    let (node, devices) = &nodes[best];
+    state.allocate(*node, pod, devices).ok()
+}
+
+/// Integer min-max rescaling to 0..=100, as the Kubernetes scheduling framework does.
+fn normalize(scores: &mut [i64]) {
+    let lo = scores.iter().copied().min().unwrap_or(0);
+    let hi = scores.iter().copied().max().unwrap_or(0);
+    for score in scores {
+        *score = if hi == lo {
+            0
+        } else {
+            (*score - lo) * 100 / (hi - lo)
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::by_name;
+    use crate::request::GpuDemand;
+    use crate::state::NodeState;
+
+    #[test]
+    fn ties_go_to_the_lowest_rank() {
+        let nodes = vec![
+            NodeState::new("a", 8_000, 8_192, 1, "T4"),
+            NodeState::new("b", 8_000, 8_192, 1, "T4"),
+        ];
+        let pod = PodRequest::new(1_000, 1_024, GpuDemand::None);
+        let mut policy = by_name("gpupacking", &[]).unwrap();
+        let order = NodeOrder { rank: vec![1, 0] };
+        let mut state = ClusterState::new(nodes);
+        let placed = place_pod(&mut state, &pod, policy.as_mut(), &order, &mut Rng::new(1)).unwrap();
+        assert_eq!(placed.node, NodeId(1));
+    }
+
+    #[test]
+    fn no_room_changes_nothing() {
+        let mut state = ClusterState::new(vec![NodeState::new("a", 8_000, 8_192, 1, "T4")]);
+        let before = state.clone();
+        let pod = PodRequest::new(1_000, 1_024, GpuDemand::Devices { count: 2 });
+        let mut policy = by_name("fgd", std::slice::from_ref(&pod)).unwrap();
+        assert!(
+            place_pod(
+                &mut state,
+                &pod,
+                policy.as_mut(),
+                &NodeOrder::identity(1),
+                &mut Rng::new(1)
+            )
+            .is_none()
+        );
+        assert_eq!(state, before);
+    }
+
+    #[test]
+    fn normalisation_rescales_and_can_merge_ties() {
+        let mut scores = vec![10, 11, 210];
+        normalize(&mut scores);
+        assert_eq!(scores, [0, 0, 100]);
+        let mut same = vec![7, 7];
+        normalize(&mut same);
+        assert_eq!(same, [0, 0]);
+    }
+}
