@@ -148,8 +148,8 @@ fn json_report(report: &PolicyReport, args: &Args, elapsed_ms: f64) -> serde_jso
         .map(|run| {
             serde_json::json!({
                 "seed": run.seed,
-                "unallocated_gpu_pct_at_100": run.unallocated_pct(100),
-                "alloc_ratio_pct_at_130": run.allocation_pct[130],
+                "unallocated_gpu_pct_at_100": run.unallocated_pct(100).map(|v| round(v, 2)),
+                "alloc_ratio_pct_at_130": run.allocation_pct[130].map(|v| round(v, 2)),
                 "pods": run.pods,
                 "failed_pods": run.failed_pods,
             })
@@ -160,11 +160,17 @@ fn json_report(report: &PolicyReport, args: &Args, elapsed_ms: f64) -> serde_jso
         "pods_file": args.pods,
         "nodes_file": args.nodes,
         "seeds": args.seeds,
-        "unallocated_gpu_pct_at_100": report.mean_unallocated_pct(100),
-        "alloc_ratio_pct_at_130": report.mean_allocation_pct(130),
+        "unallocated_gpu_pct_at_100": report.mean_unallocated_pct(100).map(|v| round(v, 3)),
+        "alloc_ratio_pct_at_130": report.mean_allocation_pct(130).map(|v| round(v, 3)),
         "elapsed_ms": elapsed_ms.round(),
         "per_seed": per_seed,
     })
+}
+
+/// Rounds away float noise such as 4.790000000000006 for display.
+fn round(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
 }
 
 fn main() -> ExitCode {

@@ -161,8 +161,6 @@ pub struct Fragmentation {
     /// Fragmentation by node shape: nodes repeat, so most evaluations are lookups.
     cache: FxHashMap<NodeKey, f64>,
     models: Vec<String>,
-    /// Compare fragmentation exactly rather than through the paper's truncated sigmoid.
-    exact: bool,
 }
 
 /// A node as fragmentation sees it: model, free CPU and the sorted free milli of up to
@@ -180,25 +178,16 @@ impl NodeKey {
 }
 
 impl Fragmentation {
-    /// The policy of the FGD paper for a workload with these typical tasks: integer scores
+    /// The policy for a workload with these typical tasks. Scores are the paper's integers,
     /// `100 * sigmoid(drop / 1000)`, so close placements tie and the node order decides.
+    /// Comparing drops exactly instead was measured and places less (see
+    /// `docs/scheduling.md`).
     #[must_use]
     pub fn new(typical: TypicalTasks) -> Self {
         Self {
             typical,
             cache: FxHashMap::default(),
             models: Vec::new(),
-            exact: false,
-        }
-    }
-
-    /// The same measure, compared exactly: the placement that adds the least fragmentation
-    /// wins, however small the difference, instead of ties decided by node order.
-    #[must_use]
-    pub fn exact(typical: TypicalTasks) -> Self {
-        Self {
-            exact: true,
-            ..Self::new(typical)
         }
     }
 
@@ -235,16 +224,6 @@ impl Fragmentation {
         self.cache.insert(key, value);
         value
     }
-
-    /// The node score of a placement that moves fragmentation from `before` to `after`.
-    fn rank(&self, before: f64, after: f64) -> i64 {
-        if self.exact {
-            // Milli-GPU of fragmentation avoided, in thousandths: every difference counts.
-            ((before - after) * 1000.0).round() as i64
-        } else {
-            score_of(before, after)
-        }
-    }
 }
 
 /// `100 * sigmoid(drop / 1000)`, truncated: 50 when fragmentation does not change.
@@ -255,7 +234,7 @@ fn score_of(before: f64, after: f64) -> i64 {
 
 impl Policy for Fragmentation {
     fn name(&self) -> &'static str {
-        if self.exact { "fgd-exact" } else { "fgd" }
+        "fgd"
     }
 
     fn score(&mut self, node: &NodeState, pod: &PodRequest, _: &mut Rng) -> Scored {
@@ -290,7 +269,7 @@ impl Policy for Fragmentation {
                             free[d] -= milli;
                             let after = self.fragmentation(model, &node.gpu_model, cpu_after, free);
                             free[d] += milli;
-                            let scored = (before - after, self.rank(before, after));
+                            let scored = (before - after, score_of(before, after));
                             seen = Some((room, scored.0, scored.1));
                             scored
                         }
@@ -318,7 +297,7 @@ impl Policy for Fragmentation {
                 }
                 let after = self.fragmentation(model, &node.gpu_model, cpu_after, free);
                 Scored {
-                    score: self.rank(before, after),
+                    score: score_of(before, after),
                     devices,
                 }
             }

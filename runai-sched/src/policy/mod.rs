@@ -70,7 +70,6 @@ pub trait Policy: std::fmt::Debug + Send {
 
 /// Every policy name [`by_name`] knows; the first is the default.
 pub const POLICY_NAMES: &[&str] = &[
-    "fgd-exact",
     "fgd",
     "random",
     "dotprod",
@@ -96,7 +95,6 @@ pub const DEFAULT_POLICY: &str = "fgd";
 pub fn by_name(name: &str, workload: &[PodRequest]) -> Result<Box<dyn Policy>, SchedError> {
     Ok(match name {
         "fgd" => Box::new(Fragmentation::new(TypicalTasks::from_workload(workload))),
-        "fgd-exact" => Box::new(Fragmentation::exact(TypicalTasks::from_workload(workload))),
         "random" => Box::new(RandomFit),
         "dotprod" => Box::new(DotProduct),
         "bestfit" => Box::new(BestFit),
