@@ -21,6 +21,7 @@
 //! # Ok::<(), runai_sched::SchedError>(())
 //! ```
 
+pub mod engine;
 mod error;
 mod hash;
 mod place;
@@ -31,7 +32,7 @@ pub mod sim;
 mod state;
 
 pub use error::SchedError;
-pub use place::{NodeOrder, place_pod};
+pub use place::{NodeOrder, place_pod, place_pod_among};
 pub use request::{GpuDemand, MILLI_PER_GPU, PodRequest};
 pub use rng::Rng;
 pub use state::{Allocation, ClusterState, NodeId, NodeState};

@@ -72,11 +72,35 @@ pub fn place_pod(
     order: &NodeOrder,
     rng: &mut Rng,
 ) -> Option<Allocation> {
+    let nodes = state.nodes().len() as u32;
+    place_pod_among(state, pod, policy, order, rng, (0..nodes).map(NodeId))
+}
+
+/// Like [`place_pod`], considering only the nodes in `candidates`.
+///
+/// ```
+/// use runai_sched::{ClusterState, GpuDemand, NodeId, NodeOrder, NodeState, PodRequest, Rng, place_pod_among, policy};
+/// let mut state = ClusterState::new(vec![NodeState::new("a", 8_000, 8_192, 1, "T4"), NodeState::new("b", 8_000, 8_192, 1, "T4")]);
+/// let mut packing = policy::by_name("gpupacking", &[]).unwrap();
+/// let pod = PodRequest::new(1_000, 1_024, GpuDemand::Devices { count: 1 });
+/// let placed = place_pod_among(&mut state, &pod, packing.as_mut(), &NodeOrder::identity(2), &mut Rng::new(1), [NodeId(1)]);
+/// assert_eq!(placed.unwrap().node, NodeId(1));
+/// ```
+pub fn place_pod_among(
+    state: &mut ClusterState,
+    pod: &PodRequest,
+    policy: &mut dyn Policy,
+    order: &NodeOrder,
+    rng: &mut Rng,
+    candidates: impl IntoIterator<Item = NodeId>,
+) -> Option<Allocation> {
     let mut nodes = Vec::new();
     let mut scores = Vec::new();
-    for (i, node) in state.nodes().iter().enumerate() {
+    for id in candidates {
+        let Some(node) = state.nodes().get(id.index()) else {
+            continue;
+        };
         if node.fits(pod) {
-            let id = NodeId(i as u32);
             let scored = policy.score(node, pod, rng);
             scores.push(scored.score);
             nodes.push((id, scored.devices));

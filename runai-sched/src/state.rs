@@ -1,5 +1,7 @@
 //! Cluster state with per-device GPU accounting: what is free on every node, device by device.
 
+use std::collections::BTreeMap;
+
 use crate::error::SchedError;
 use crate::request::{GpuDemand, MILLI_PER_GPU, PodRequest};
 
@@ -47,6 +49,12 @@ pub struct NodeState {
     /// How many GPU pods of each kind run here (shares, 1-device, 2-device, ...): what
     /// clustering policies look at.
     pub gpu_pods: Vec<(GpuDemand, u32)>,
+    /// Node labels (topology levels, node pool selectors, node types).
+    pub labels: BTreeMap<String, String>,
+    /// The node pool the node belongs to.
+    pub pool: String,
+    /// False when the node is cordoned: nothing new lands there.
+    pub schedulable: bool,
 }
 
 impl NodeState {
@@ -68,7 +76,24 @@ impl NodeState {
             memory_free_mib: memory_mib,
             gpu_free: vec![MILLI_PER_GPU; gpus as usize],
             gpu_pods: Vec::new(),
+            labels: BTreeMap::new(),
+            pool: runai_core::cluster::DEFAULT_NODE_POOL.to_owned(),
+            schedulable: true,
         }
+    }
+
+    /// The same node with label `key=value`.
+    #[must_use]
+    pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// The same node in node pool `pool`.
+    #[must_use]
+    pub fn in_pool(mut self, pool: impl Into<String>) -> Self {
+        self.pool = pool.into();
+        self
     }
 
     /// How many pods of the same GPU kind as `gpu` run here (every share counts as one kind).
@@ -128,7 +153,7 @@ impl NodeState {
     /// ```
     #[must_use]
     pub fn fits(&self, pod: &PodRequest) -> bool {
-        if pod.cpu_milli > self.cpu_free || pod.memory_mib > self.memory_free_mib {
+        if !self.schedulable || pod.cpu_milli > self.cpu_free || pod.memory_mib > self.memory_free_mib {
             return false;
         }
         match pod.gpu {
@@ -251,13 +276,17 @@ impl ClusterState {
             .nodes
             .iter()
             .map(|node| {
-                NodeState::new(
+                let mut state = NodeState::new(
                     node.name.clone(),
                     node.cpu_millicores,
                     node.memory_bytes / (1024 * 1024),
                     node.gpu_count,
                     node.gpu_model.clone().unwrap_or_default(),
                 )
+                .in_pool(cluster.node_pool_of(node));
+                state.labels = node.labels.clone();
+                state.schedulable = node.schedulable;
+                state
             })
             .collect();
         Self::new(nodes)

@@ -1,0 +1,740 @@
+//! The batch scheduler: pod groups in, bindings, evictions and pending reasons out.
+//!
+//! One [`Engine::schedule`] call is one scheduling cycle over a snapshot. It orders the
+//! pending groups (queues furthest below their fair share first, then priority, then age),
+//! checks quotas, and places each gang all or nothing: inside the tightest domain of its
+//! required topology level, preferring one domain of its preferred level and widening level
+//! by level, inside one Multi-Node NVLink clique when the nodes have cliques. A gang that
+//! finds no room may evict preemptible gangs whole: lower priority ones of its own queue
+//! (preempt), or those of queues above their fair share (reclaim), fewest first.
+
+mod group;
+mod outcome;
+mod queue;
+mod topology;
+
+pub use group::{GroupPod, PodGroup, TopologyConstraint};
+pub use outcome::{Binding, Eviction, EvictionCause, Outcome, Pending, PendingReason};
+pub use queue::{Queue, QueueDemand, fair_shares};
+
+use std::collections::BTreeMap;
+
+use crate::place::{NodeOrder, place_pod_among};
+use crate::policy::Policy;
+use crate::request::MILLI_PER_GPU;
+use crate::rng::Rng;
+use crate::state::{Allocation, ClusterState, NodeId};
+use topology::{Domain, domains_at};
+
+/// Where each placed pod of a gang went, by index into the group's pods.
+type Placement = Vec<(usize, Allocation)>;
+
+/// A placement that needs evictions first.
+type PlacementWithEvictions = (Placement, Vec<Eviction>);
+
+/// A gang that is running: its spec and where its pods are.
+#[derive(Debug, Clone)]
+struct Running {
+    group: PodGroup,
+    allocations: Vec<(usize, Allocation)>,
+}
+
+impl Running {
+    fn gpus(&self) -> f64 {
+        self.allocations
+            .iter()
+            .map(|(_, a)| a.gpu_milli() as f64)
+            .sum::<f64>()
+            / f64::from(MILLI_PER_GPU)
+    }
+}
+
+/// The scheduling engine: cluster state, queues, topology levels, running gangs and a
+/// placement policy.
+///
+/// ```
+/// use runai_sched::engine::{Engine, PodGroup, Queue};
+/// use runai_sched::{ClusterState, GpuDemand, NodeState, PodRequest, Rng, policy};
+/// let state = ClusterState::new(vec![NodeState::new("dgx-01", 128_000, 1_048_576, 8, "H100")]);
+/// let mut engine = Engine::new(state, policy::by_name("fgd", &[]).unwrap()).with_queue(Queue::new("team-a", 8.0));
+/// let group = PodGroup::uniform("llama", "team-a", 2, PodRequest::new(8_000, 65_536, GpuDemand::Devices { count: 4 }));
+/// let outcome = engine.schedule(vec![group], &mut Rng::new(42));
+/// assert_eq!(outcome.nodes_of("llama"), ["dgx-01", "dgx-01"]);
+/// ```
+#[derive(Debug)]
+pub struct Engine {
+    state: ClusterState,
+    policy: Box<dyn Policy>,
+    order: NodeOrder,
+    levels: Vec<String>,
+    queues: BTreeMap<String, Queue>,
+    running: BTreeMap<String, Running>,
+}
+
+impl Engine {
+    /// An engine over `state` placing pods with `policy`; ties between nodes go to the first.
+    #[must_use]
+    pub fn new(state: ClusterState, policy: Box<dyn Policy>) -> Self {
+        let order = NodeOrder::identity(state.nodes().len());
+        Self {
+            state,
+            policy,
+            order,
+            levels: Vec::new(),
+            queues: BTreeMap::new(),
+            running: BTreeMap::new(),
+        }
+    }
+
+    /// An engine for a `runai-core` cluster snapshot: its nodes, the levels of its first
+    /// topology, and one queue per project with the project's GPU quotas summed over node
+    /// pools.
+    ///
+    /// ```
+    /// use runai_core::cluster::{Cluster, Node, NodePoolQuota, Project, ResourceQuota};
+    /// use runai_sched::{engine::Engine, policy};
+    /// let cluster = Cluster {
+    ///     nodes: vec![Node::new("dgx-01").with_gpus(8, "H100", 81_559)],
+    ///     projects: vec![Project::new("1", "team-a").with_quota(NodePoolQuota::new("default").with_gpus(ResourceQuota::deserved(4.0)))],
+    ///     ..Default::default()
+    /// };
+    /// let engine = Engine::from_cluster(&cluster, policy::by_name("fgd", &[]).unwrap());
+    /// assert_eq!(engine.queue("team-a").unwrap().deserved_gpus, 4.0);
+    /// ```
+    #[must_use]
+    pub fn from_cluster(cluster: &runai_core::cluster::Cluster, policy: Box<dyn Policy>) -> Self {
+        let mut engine = Self::new(ClusterState::from_cluster(cluster), policy);
+        if let Some(topology) = cluster.topologies.first() {
+            engine.levels = topology.levels.iter().map(|l| l.node_label.clone()).collect();
+        }
+        for project in &cluster.projects {
+            let deserved = project.quotas.iter().map(|q| q.gpus.deserved).sum();
+            let limits: Option<Vec<f64>> = project.quotas.iter().map(|q| q.gpus.limit).collect();
+            let mut queue = Queue::new(project.name.clone(), deserved);
+            queue.over_quota_weight = project.quotas.first().map_or(1.0, |q| q.gpus.over_quota_weight);
+            queue.limit_gpus = limits.filter(|l| !l.is_empty()).map(|l| l.iter().sum());
+            queue.priority = project.quotas.first().map_or(100, |q| q.priority);
+            engine.queues.insert(queue.name.clone(), queue);
+        }
+        engine
+    }
+
+    /// The same engine with topology levels (node labels, widest first).
+    #[must_use]
+    pub fn with_levels(mut self, levels: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.levels = levels.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The same engine with one more queue.
+    #[must_use]
+    pub fn with_queue(mut self, queue: Queue) -> Self {
+        self.queues.insert(queue.name.clone(), queue);
+        self
+    }
+
+    /// The same engine breaking node ties by `order`.
+    #[must_use]
+    pub fn with_order(mut self, order: NodeOrder) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// The cluster state.
+    #[must_use]
+    pub fn state(&self) -> &ClusterState {
+        &self.state
+    }
+
+    /// A queue by name.
+    #[must_use]
+    pub fn queue(&self, name: &str) -> Option<&Queue> {
+        self.queues.get(name)
+    }
+
+    /// GPUs the running gangs of `queue` hold.
+    #[must_use]
+    pub fn used_gpus(&self, queue: &str) -> f64 {
+        self.running
+            .values()
+            .filter(|r| r.group.queue == queue)
+            .map(Running::gpus)
+            .sum()
+    }
+
+    /// GPUs the running non-preemptible gangs of `queue` hold.
+    fn non_preemptible_gpus(&self, queue: &str) -> f64 {
+        self.running
+            .values()
+            .filter(|r| r.group.queue == queue && !r.group.preemptible)
+            .map(Running::gpus)
+            .sum()
+    }
+
+    /// Names of the running gangs.
+    pub fn running(&self) -> impl Iterator<Item = &str> {
+        self.running.keys().map(String::as_str)
+    }
+
+    /// Ends a running gang (it finished or was deleted) and frees its resources.
+    pub fn release(&mut self, group: &str) -> bool {
+        let Some(running) = self.running.remove(group) else {
+            return false;
+        };
+        for (_, allocation) in &running.allocations {
+            self.state.release(allocation);
+        }
+        true
+    }
+
+    /// Marks `group` as already running on the given nodes and devices (for a snapshot taken
+    /// from a live cluster).
+    ///
+    /// # Errors
+    /// [`crate::SchedError`] when a pod does not fit where it is said to run; nothing is
+    /// recorded then.
+    pub fn adopt(
+        &mut self,
+        group: PodGroup,
+        placements: &[(NodeId, Vec<u8>)],
+    ) -> Result<(), crate::SchedError> {
+        let mut allocations = Vec::new();
+        for (i, (node, devices)) in placements.iter().enumerate() {
+            let Some(pod) = group.pods.get(i) else { break };
+            match self.state.allocate(*node, &pod.request, devices) {
+                Ok(allocation) => allocations.push((i, allocation)),
+                Err(err) => {
+                    for (_, allocation) in &allocations {
+                        self.state.release(allocation);
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        self.running
+            .insert(group.name.clone(), Running { group, allocations });
+        Ok(())
+    }
+
+    /// One scheduling cycle over `pending`.
+    pub fn schedule(&mut self, pending: Vec<PodGroup>, rng: &mut Rng) -> Outcome {
+        let shares = self.fair_shares(&pending);
+        let mut outcome = Outcome::default();
+        let mut waiting = pending;
+        while !waiting.is_empty() {
+            let next = self.next_group(&waiting, &shares);
+            let group = waiting.swap_remove(next);
+            match self.schedule_group(&group, &shares, rng, &mut outcome) {
+                Ok(allocations) => {
+                    for (i, allocation) in &allocations {
+                        outcome.bindings.push(Binding {
+                            group: group.name.clone(),
+                            pod: group.pods[*i].name.clone(),
+                            node: self.state.node(allocation.node).name.clone(),
+                            devices: allocation.devices.clone(),
+                        });
+                    }
+                    self.running
+                        .insert(group.name.clone(), Running { group, allocations });
+                }
+                Err(reason) => outcome.pending.push(Pending {
+                    group: group.name.clone(),
+                    reason,
+                }),
+            }
+        }
+        outcome
+    }
+
+    /// Fair share of every known queue, in GPUs, for the running and pending demand.
+    fn fair_shares(&self, pending: &[PodGroup]) -> BTreeMap<String, f64> {
+        let mut requested: BTreeMap<&str, f64> = BTreeMap::new();
+        for running in self.running.values() {
+            *requested.entry(&running.group.queue).or_default() += running.gpus();
+        }
+        for group in pending {
+            *requested.entry(&group.queue).or_default() +=
+                group.gpu_milli() as f64 / f64::from(MILLI_PER_GPU);
+        }
+        let names: Vec<&str> = self
+            .queues
+            .keys()
+            .map(String::as_str)
+            .chain(requested.keys().copied())
+            .collect();
+        let mut names: Vec<&str> = names
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        names.sort_unstable();
+        let demands: Vec<QueueDemand> = names
+            .iter()
+            .map(|name| QueueDemand {
+                queue: self
+                    .queues
+                    .get(*name)
+                    .cloned()
+                    .unwrap_or_else(|| Queue::new(*name, 0.0)),
+                requested_gpus: requested.get(name).copied().unwrap_or(0.0),
+            })
+            .collect();
+        let capacity = self.state.total_gpu_milli() as f64 / f64::from(MILLI_PER_GPU);
+        names
+            .iter()
+            .map(|n| (*n).to_owned())
+            .zip(fair_shares(capacity, &demands))
+            .collect()
+    }
+
+    /// The queue furthest below its fair share goes first; then higher priority, then older.
+    fn next_group(&self, waiting: &[PodGroup], shares: &BTreeMap<String, f64>) -> usize {
+        let saturation = |queue: &str| {
+            let share = shares.get(queue).copied().unwrap_or(0.0);
+            let used = self.used_gpus(queue);
+            if share > 0.0 { used / share } else { f64::INFINITY }
+        };
+        (0..waiting.len())
+            .min_by(|&a, &b| {
+                let (ga, gb) = (&waiting[a], &waiting[b]);
+                saturation(&ga.queue)
+                    .total_cmp(&saturation(&gb.queue))
+                    .then(gb.priority.cmp(&ga.priority))
+                    .then(ga.created.cmp(&gb.created))
+                    .then(ga.name.cmp(&gb.name))
+            })
+            .unwrap_or(0)
+    }
+
+    fn schedule_group(
+        &mut self,
+        group: &PodGroup,
+        shares: &BTreeMap<String, f64>,
+        rng: &mut Rng,
+        outcome: &mut Outcome,
+    ) -> Result<Placement, PendingReason> {
+        let needed = group.gpu_milli() as f64 / f64::from(MILLI_PER_GPU);
+        let used = self.used_gpus(&group.queue);
+        let queue = self
+            .queues
+            .get(&group.queue)
+            .cloned()
+            .unwrap_or_else(|| Queue::new(group.queue.clone(), 0.0));
+        if let Some(limit) = queue.limit_gpus
+            && used + needed > limit + 1e-9
+        {
+            return Err(PendingReason::OverLimit {
+                queue: queue.name,
+                limit_gpus: limit,
+                used_gpus: used,
+                needed_gpus: needed,
+            });
+        }
+        // Preemptible use of the queue can be evicted, so only non-preemptible use counts
+        // against the deserved quota here.
+        let guaranteed = self.non_preemptible_gpus(&group.queue);
+        if !group.preemptible && needed > 0.0 && guaranteed + needed > queue.deserved_gpus + 1e-9 {
+            return Err(PendingReason::NonPreemptibleOverQuota {
+                queue: queue.name,
+                deserved_gpus: queue.deserved_gpus,
+                used_gpus: guaranteed,
+                needed_gpus: needed,
+            });
+        }
+        let first_failure = match self.place_group(group, rng) {
+            Ok(allocations) => return Ok(allocations),
+            Err(reason) => reason,
+        };
+        match self.preempt_for(group, shares, rng) {
+            Some((allocations, evictions)) => {
+                outcome.evictions.extend(evictions);
+                Ok(allocations)
+            }
+            None => Err(first_failure),
+        }
+    }
+
+    /// Places the gang (then the pods beyond it, where they fit) in the first node pool that
+    /// has room.
+    fn place_group(&mut self, group: &PodGroup, rng: &mut Rng) -> Result<Placement, PendingReason> {
+        let pools: Vec<Option<&str>> = if group.node_pools.is_empty() {
+            vec![None]
+        } else {
+            group.node_pools.iter().map(|p| Some(p.as_str())).collect()
+        };
+        let mut first_failure = None;
+        for pool in pools {
+            let candidates = self.candidates(group, pool);
+            if candidates.is_empty() {
+                first_failure.get_or_insert(PendingReason::NoEligibleNode {
+                    node_pools: group.node_pools.clone(),
+                });
+                continue;
+            }
+            match self.place_gang(group, &candidates, rng) {
+                Ok(mut allocations) => {
+                    for (i, pod) in group.pods.iter().enumerate().skip(group.min_member) {
+                        let placed = place_pod_among(
+                            &mut self.state,
+                            &pod.request,
+                            self.policy.as_mut(),
+                            &self.order,
+                            rng,
+                            candidates.iter().copied(),
+                        );
+                        if let Some(allocation) = placed {
+                            allocations.push((i, allocation));
+                        }
+                    }
+                    return Ok(allocations);
+                }
+                Err(reason) => {
+                    first_failure.get_or_insert(reason);
+                }
+            }
+        }
+        Err(first_failure.unwrap_or(PendingReason::NoEligibleNode {
+            node_pools: group.node_pools.clone(),
+        }))
+    }
+
+    /// Schedulable nodes of `pool` (any pool when `None`) carrying the group's selector labels.
+    fn candidates(&self, group: &PodGroup, pool: Option<&str>) -> Vec<NodeId> {
+        self.state
+            .nodes()
+            .iter()
+            .enumerate()
+            .filter(|(_, node)| {
+                node.schedulable
+                    && pool.is_none_or(|p| node.pool == p)
+                    && group
+                        .node_selector
+                        .iter()
+                        .all(|(k, v)| node.labels.get(k) == Some(v))
+            })
+            .map(|(i, _)| NodeId(i as u32))
+            .collect()
+    }
+
+    /// The gang inside the tightest domain of its required level, if it has one.
+    fn place_gang(
+        &mut self,
+        group: &PodGroup,
+        candidates: &[NodeId],
+        rng: &mut Rng,
+    ) -> Result<Placement, PendingReason> {
+        let needed = group.gpu_milli();
+        let preferred = self.preferred_level(group, candidates);
+        let Some(required) = group.topology.required.clone() else {
+            return self.place_preferring(group, candidates, preferred.as_deref(), None, rng);
+        };
+        let levels = self.levels_through(&required);
+        let domains = domains_at(&self.state, candidates, &levels);
+        let largest = domains.iter().map(|d| d.free_gpu_milli).max().unwrap_or(0);
+        for domain in tight_first(domains, needed) {
+            if let Ok(allocations) =
+                self.place_preferring(group, &domain.nodes, preferred.as_deref(), Some(&required), rng)
+            {
+                return Ok(allocations);
+            }
+        }
+        Err(PendingReason::TopologyDomainTooSmall {
+            level: required,
+            needed_gpus: needed as f64 / f64::from(MILLI_PER_GPU),
+            largest_free_gpus: largest as f64 / f64::from(MILLI_PER_GPU),
+        })
+    }
+
+    /// The group's preferred level; a multi-pod GPU gang on nodes that carry
+    /// `nvidia.com/gpu.clique` prefers one clique even when it asked for nothing.
+    fn preferred_level(&self, group: &PodGroup, candidates: &[NodeId]) -> Option<String> {
+        if group.topology.preferred.is_some() || group.topology.required.is_some() {
+            return group.topology.preferred.clone();
+        }
+        let clique = runai_core::cluster::GPU_CLIQUE_LABEL;
+        let multi_pod_gpu_gang = group
+            .gang()
+            .iter()
+            .filter(|p| p.request.gpu.total_milli() > 0)
+            .count()
+            > 1;
+        let has_cliques = candidates
+            .iter()
+            .any(|&n| self.state.node(n).labels.contains_key(clique));
+        (multi_pod_gpu_gang && has_cliques).then(|| clique.to_owned())
+    }
+
+    /// The topology levels from the widest down to `level` (just `level` when the cluster's
+    /// topology does not list it).
+    fn levels_through(&self, level: &str) -> Vec<String> {
+        match self.levels.iter().position(|l| l == level) {
+            Some(i) => self.levels[..=i].to_vec(),
+            None => vec![level.to_owned()],
+        }
+    }
+
+    /// The gang in one domain of the preferred level if one has room (tightest first), else
+    /// one domain of each wider level in turn, else anywhere in `nodes`, filling preferred
+    /// domains one at a time.
+    fn place_preferring(
+        &mut self,
+        group: &PodGroup,
+        nodes: &[NodeId],
+        preferred: Option<&str>,
+        required: Option<&str>,
+        rng: &mut Rng,
+    ) -> Result<Placement, PendingReason> {
+        let Some(preferred) = preferred else {
+            return self.place_in(group, &[nodes.to_vec()], rng);
+        };
+        let needed = group.gpu_milli();
+        let through = self.levels_through(preferred);
+        // Widen from the preferred level up to (not including) the required one.
+        let stop = required
+            .and_then(|r| through.iter().position(|l| l == r))
+            .map_or(0, |i| i + 1);
+        for depth in (stop..through.len()).rev() {
+            let domains = domains_at(&self.state, nodes, &through[..=depth]);
+            for domain in tight_first(domains, needed) {
+                if let Ok(allocations) = self.place_in(group, &[domain.nodes], rng) {
+                    return Ok(allocations);
+                }
+            }
+        }
+        // Spill over: fill the roomiest preferred domains first, then the rest.
+        let mut parts = domains_at(&self.state, nodes, &through);
+        parts.sort_by(|a, b| {
+            b.free_gpu_milli
+                .cmp(&a.free_gpu_milli)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        let mut ordered: Vec<Vec<NodeId>> = parts.into_iter().map(|d| d.nodes).collect();
+        let grouped: std::collections::BTreeSet<NodeId> = ordered.iter().flatten().copied().collect();
+        ordered.push(nodes.iter().copied().filter(|n| !grouped.contains(n)).collect());
+        self.place_in(group, &ordered, rng)
+    }
+
+    /// The gang pod by pod, each in the first part of `parts` where it fits; all or nothing.
+    fn place_in(
+        &mut self,
+        group: &PodGroup,
+        parts: &[Vec<NodeId>],
+        rng: &mut Rng,
+    ) -> Result<Placement, PendingReason> {
+        let mut placed: Vec<(usize, Allocation)> = Vec::new();
+        for (i, pod) in group.gang().iter().enumerate() {
+            let allocation = parts.iter().find_map(|part| {
+                place_pod_among(
+                    &mut self.state,
+                    &pod.request,
+                    self.policy.as_mut(),
+                    &self.order,
+                    rng,
+                    part.iter().copied(),
+                )
+            });
+            match allocation {
+                Some(allocation) => placed.push((i, allocation)),
+                None => {
+                    for (_, allocation) in &placed {
+                        self.state.release(allocation);
+                    }
+                    return Err(self.no_fit_reason(group, i, parts));
+                }
+            }
+        }
+        Ok(placed)
+    }
+
+    fn no_fit_reason(&self, group: &PodGroup, failed: usize, parts: &[Vec<NodeId>]) -> PendingReason {
+        let nodes = parts.iter().flatten().map(|&n| self.state.node(n));
+        let largest = nodes.clone().map(|n| n.free_gpu_milli()).max().unwrap_or(0);
+        let free: u64 = nodes.map(|n| n.free_gpu_milli()).sum();
+        let pod = &group.gang()[failed];
+        let to_gpus = |milli: u64| milli as f64 / f64::from(MILLI_PER_GPU);
+        if failed == 0 || pod.request.gpu.total_milli() > largest {
+            PendingReason::NoNodeFits {
+                pod: pod.name.clone(),
+                needed_gpus: to_gpus(pod.request.gpu.total_milli()),
+                largest_free_gpus: to_gpus(largest),
+            }
+        } else {
+            PendingReason::GangDoesNotFit {
+                pods: group.gang().len(),
+                needed_gpus: to_gpus(group.gpu_milli()),
+                free_gpus: to_gpus(free),
+            }
+        }
+    }
+
+    /// Evicts the fewest preemptible gangs that make room for `group`, if any set does.
+    fn preempt_for(
+        &mut self,
+        group: &PodGroup,
+        shares: &BTreeMap<String, f64>,
+        rng: &mut Rng,
+    ) -> Option<PlacementWithEvictions> {
+        let needed = group.gpu_milli() as f64 / f64::from(MILLI_PER_GPU);
+        let own_share = shares.get(&group.queue).copied().unwrap_or(0.0);
+        let own_used = self.used_gpus(&group.queue);
+        let mut candidates: Vec<(String, EvictionCause)> = self
+            .running
+            .values()
+            .filter(|r| r.group.preemptible)
+            .filter_map(|r| {
+                if r.group.queue == group.queue {
+                    (r.group.priority < group.priority).then_some(EvictionCause::Preempted)
+                } else {
+                    let share = shares.get(&r.group.queue).copied().unwrap_or(0.0);
+                    let over = self.used_gpus(&r.group.queue) > share + 1e-9;
+                    (over && own_used + needed <= own_share + 1e-9).then_some(EvictionCause::Reclaimed)
+                }
+                .map(|cause| (r.group.name.clone(), cause))
+            })
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        // Least important first: lower priority, then smaller, then newer.
+        candidates.sort_by(|(a, _), (b, _)| {
+            let (ra, rb) = (&self.running[a], &self.running[b]);
+            ra.group
+                .priority
+                .cmp(&rb.group.priority)
+                .then(ra.gpus().total_cmp(&rb.gpus()))
+                .then(rb.group.created.cmp(&ra.group.created))
+                .then(a.cmp(b))
+        });
+        // One victim is the fewest: try each alone, least important first.
+        for candidate in &candidates {
+            self.suspend(&candidate.0);
+            let fits = match self.place_group(group, rng) {
+                Ok(trial) => {
+                    self.undo(&trial);
+                    true
+                }
+                Err(_) => false,
+            };
+            self.resume(&candidate.0);
+            if fits {
+                return self.evict_and_place(group, vec![candidate.clone()], rng);
+            }
+        }
+        // Otherwise gather victims until the gang fits, then give back those not needed.
+        let mut victims: Vec<(String, EvictionCause)> = Vec::new();
+        let mut fits = false;
+        for candidate in candidates {
+            self.suspend(&candidate.0);
+            victims.push(candidate);
+            if let Ok(trial) = self.place_group(group, rng) {
+                self.undo(&trial);
+                fits = true;
+                break;
+            }
+        }
+        if !fits {
+            for (name, _) in &victims {
+                self.resume(name);
+            }
+            return None;
+        }
+        // Keep only the victims that are needed: give each back in turn and see.
+        let mut needed_victims = Vec::new();
+        for victim in victims.into_iter().rev() {
+            if self.resume(&victim.0) {
+                match self.place_group(group, rng) {
+                    Ok(trial) => {
+                        self.undo(&trial);
+                        continue;
+                    }
+                    Err(_) => self.suspend(&victim.0),
+                }
+            }
+            needed_victims.push(victim);
+        }
+        for (name, _) in &needed_victims {
+            self.resume(name);
+        }
+        self.evict_and_place(group, needed_victims, rng)
+    }
+
+    /// Evicts `victims` and places `group`; if the gang still does not fit, nothing changes.
+    fn evict_and_place(
+        &mut self,
+        group: &PodGroup,
+        victims: Vec<(String, EvictionCause)>,
+        rng: &mut Rng,
+    ) -> Option<PlacementWithEvictions> {
+        for (name, _) in &victims {
+            self.suspend(name);
+        }
+        let Ok(allocations) = self.place_group(group, rng) else {
+            for (name, _) in &victims {
+                self.resume(name);
+            }
+            return None;
+        };
+        let evictions = victims
+            .into_iter()
+            .map(|(name, cause)| {
+                self.running.remove(&name);
+                Eviction {
+                    group: name,
+                    for_group: group.name.clone(),
+                    cause,
+                }
+            })
+            .collect();
+        Some((allocations, evictions))
+    }
+
+    /// Frees a running gang's resources while keeping its record (a what-if eviction).
+    fn suspend(&mut self, name: &str) {
+        if let Some(running) = self.running.get(name) {
+            for (_, allocation) in &running.allocations {
+                self.state.release(allocation);
+            }
+        }
+    }
+
+    /// Puts a suspended gang back exactly where it was; false if its room is gone.
+    fn resume(&mut self, name: &str) -> bool {
+        let Some(running) = self.running.get(name) else {
+            return false;
+        };
+        let mut restored = Vec::new();
+        for (i, allocation) in &running.allocations {
+            let devices: Vec<u8> = allocation.devices.iter().map(|(d, _)| *d).collect();
+            match self
+                .state
+                .allocate(allocation.node, &running.group.pods[*i].request, &devices)
+            {
+                Ok(again) => restored.push(again),
+                Err(_) => {
+                    for allocation in &restored {
+                        self.state.release(allocation);
+                    }
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn undo(&mut self, allocations: &[(usize, Allocation)]) {
+        for (_, allocation) in allocations {
+            self.state.release(allocation);
+        }
+    }
+}
+
+/// Domains with room for `needed` milli-GPU, tightest first (least free), ties by name.
+fn tight_first(mut domains: Vec<Domain>, needed: u64) -> Vec<Domain> {
+    domains.retain(|d| d.free_gpu_milli >= needed);
+    domains.sort_by(|a, b| {
+        a.free_gpu_milli
+            .cmp(&b.free_gpu_milli)
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    domains
+}
