@@ -5,7 +5,7 @@
 //! | module | crate | what it holds |
 //! | --- | --- | --- |
 //! | [`core`] | `runai-core` | Run:ai wire-format models, strict and lenient parsing, validation, the cluster model, the `InferenceWorkload` CRD (feature `kube`) |
-//! | [`sched`] | `runai-sched` | GPU placement engine: per-device accounting, scoring policies (fragmentation-aware by default), trace simulators |
+//! | [`sched`] | `runai-sched` | GPU scheduling engine: per-device accounting, gangs, topology and NVLink cliques, queues and preemption, scoring policies (fragmentation-aware by default), trace simulators |
 //!
 //! ```
 //! use runai::core::{parse, InferenceCreationRequest, Validate};

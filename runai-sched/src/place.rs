@@ -1,6 +1,7 @@
 //! Placing one pod: filter the nodes it fits on, score them with a policy, pick the best.
 
-use crate::policy::Policy;
+use crate::hash::FxHashMap;
+use crate::policy::{Policy, Scored};
 use crate::request::PodRequest;
 use crate::rng::Rng;
 use crate::state::{Allocation, ClusterState, NodeId};
@@ -72,8 +73,34 @@ pub fn place_pod(
     order: &NodeOrder,
     rng: &mut Rng,
 ) -> Option<Allocation> {
-    let nodes = state.nodes().len() as u32;
-    place_pod_among(state, pod, policy, order, rng, (0..nodes).map(NodeId))
+    if !policy.is_deterministic() || policy.normalizes() {
+        let nodes = state.nodes().len() as u32;
+        return place_pod_among(state, pod, policy, order, rng, (0..nodes).map(NodeId));
+    }
+    // Every node of a shape class scores the same: score one per class, then take the
+    // lowest-ranked node of the best classes.
+    let mut best_score = i64::MIN;
+    let mut best: Vec<(&[NodeId], Scored)> = Vec::new();
+    for members in state.shape_classes() {
+        let node = state.node(members[0]);
+        if !node.fits(pod) {
+            continue;
+        }
+        let scored = policy.score(node, pod, rng);
+        if scored.score > best_score {
+            best_score = scored.score;
+            best.clear();
+        }
+        if scored.score == best_score {
+            best.push((members, scored));
+        }
+    }
+    let (node, devices) = best
+        .iter()
+        .flat_map(|(members, scored)| members.iter().map(move |&n| (n, &scored.devices)))
+        .min_by_key(|(n, _)| order.rank(*n))?;
+    let devices = devices.clone();
+    state.allocate(node, pod, &devices).ok()
 }
 
 /// Like [`place_pod`], considering only the nodes in `candidates`.
@@ -94,24 +121,60 @@ pub fn place_pod_among(
     rng: &mut Rng,
     candidates: impl IntoIterator<Item = NodeId>,
 ) -> Option<Allocation> {
-    let mut nodes = Vec::new();
+    // Nodes in the same state score the same: score each shape once per pod.
+    let memoize = policy.is_deterministic();
+    let mut memo: FxHashMap<u64, Option<usize>> = FxHashMap::default();
+    let mut results: Vec<Scored> = Vec::new();
+    let mut nodes: Vec<(NodeId, usize)> = Vec::new();
+    let normalizes = policy.normalizes();
     let mut scores = Vec::new();
+    // The best so far: (score, rank, node, result); normalising policies decide at the end.
+    let mut best: Option<(i64, u32, NodeId, usize)> = None;
+    let mut last: Option<(u64, Option<usize>)> = None;
     for id in candidates {
         let Some(node) = state.nodes().get(id.index()) else {
             continue;
         };
-        if node.fits(pod) {
-            let scored = policy.score(node, pod, rng);
-            scores.push(scored.score);
-            nodes.push((id, scored.devices));
+        let mut evaluate = || {
+            node.fits(pod).then(|| {
+                results.push(policy.score(node, pod, rng));
+                results.len() - 1
+            })
+        };
+        let result = match last {
+            // Neighbouring nodes are often in the same state: skip even the lookup.
+            Some((shape, result)) if memoize && shape == node.shape() => result,
+            _ if memoize => {
+                let result = *memo.entry(node.shape()).or_insert_with(evaluate);
+                last = Some((node.shape(), result));
+                result
+            }
+            _ => evaluate(),
+        };
+        let Some(result) = result else { continue };
+        let score = results[result].score;
+        if normalizes {
+            scores.push(score);
+            nodes.push((id, result));
+        } else {
+            let rank = order.rank(id);
+            if best.is_none_or(|(s, r, _, _)| score > s || (score == s && rank < r)) {
+                best = Some((score, rank, id, result));
+            }
         }
     }
-    if policy.normalizes() && scores.len() > 1 {
-        normalize(&mut scores);
-    }
-    let best = (0..scores.len()).min_by_key(|&i| (std::cmp::Reverse(scores[i]), order.rank(nodes[i].0)))?;
-    let (node, devices) = &nodes[best];
-    state.allocate(*node, pod, devices).ok()
+    let (node, result) = if normalizes {
+        if scores.len() > 1 {
+            normalize(&mut scores);
+        }
+        let best =
+            (0..scores.len()).min_by_key(|&i| (std::cmp::Reverse(scores[i]), order.rank(nodes[i].0)))?;
+        nodes[best]
+    } else {
+        let (_, _, node, result) = best?;
+        (node, result)
+    };
+    state.allocate(node, pod, &results[result].devices).ok()
 }
 
 /// Integer min-max rescaling to 0..=100, as the Kubernetes scheduling framework does.

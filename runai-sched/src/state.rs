@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::SchedError;
+use crate::hash::FxHashMap;
 use crate::request::{GpuDemand, MILLI_PER_GPU, PodRequest};
 
 /// Index of a node in a [`ClusterState`].
@@ -30,7 +31,7 @@ impl NodeId {
 /// assert_eq!(node.free_gpu_milli(), 8000);
 /// assert_eq!(node.idle_devices(), 8);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct NodeState {
     /// Node name.
     pub name: String,
@@ -55,7 +56,30 @@ pub struct NodeState {
     pub pool: String,
     /// False when the node is cordoned: nothing new lands there.
     pub schedulable: bool,
+    /// The id of the node's shape (free resources, pod kinds, model): nodes with the same id
+    /// are in the same state and score the same. Assigned by [`ClusterState`].
+    shape: u64,
 }
+
+/// Nodes are equal when their resources, pods and labels are; the shape id is bookkeeping
+/// of the state that holds them.
+impl PartialEq for NodeState {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.gpu_model == other.gpu_model
+            && self.cpu_capacity == other.cpu_capacity
+            && self.cpu_free == other.cpu_free
+            && self.memory_capacity_mib == other.memory_capacity_mib
+            && self.memory_free_mib == other.memory_free_mib
+            && self.gpu_free == other.gpu_free
+            && self.gpu_pods == other.gpu_pods
+            && self.labels == other.labels
+            && self.pool == other.pool
+            && self.schedulable == other.schedulable
+    }
+}
+
+impl Eq for NodeState {}
 
 impl NodeState {
     /// An idle node.
@@ -79,6 +103,7 @@ impl NodeState {
             labels: BTreeMap::new(),
             pool: runai_core::cluster::DEFAULT_NODE_POOL.to_owned(),
             schedulable: true,
+            shape: 0,
         }
     }
 
@@ -121,6 +146,25 @@ impl NodeState {
             }
             None if added => self.gpu_pods.push((kind, 1)),
             None => {}
+        }
+    }
+
+    /// The shape id: equal for nodes in the same state, which every policy scores the same.
+    /// Meaningful only for nodes inside a [`ClusterState`].
+    #[must_use]
+    pub fn shape(&self) -> u64 {
+        self.shape
+    }
+
+    /// Everything placement looks at, as a key: nodes with equal keys score the same.
+    fn shape_key(&self) -> ShapeKey {
+        ShapeKey {
+            cpu_free: self.cpu_free,
+            memory_free_mib: self.memory_free_mib,
+            schedulable: self.schedulable,
+            gpu_free: self.gpu_free.clone(),
+            gpu_model: self.gpu_model.clone(),
+            gpu_pods: self.gpu_pods.clone(),
         }
     }
 
@@ -189,6 +233,17 @@ impl NodeState {
     }
 }
 
+/// The state of a node as placement sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ShapeKey {
+    cpu_free: u64,
+    memory_free_mib: u64,
+    schedulable: bool,
+    gpu_free: Vec<u32>,
+    gpu_model: String,
+    gpu_pods: Vec<(GpuDemand, u32)>,
+}
+
 /// Every share is one kind, whatever its size; whole-device pods are a kind per device count.
 fn gpu_kind(gpu: GpuDemand) -> GpuDemand {
     match gpu {
@@ -238,12 +293,27 @@ impl Allocation {
 /// state.release(&allocation);
 /// assert_eq!(state.used_gpu_milli(), 0);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ClusterState {
     nodes: Vec<NodeState>,
     total_gpu_milli: u64,
     used_gpu_milli: u64,
+    /// Nodes grouped by shape: placement scores each group once instead of every node.
+    classes: FxHashMap<u64, (ShapeKey, Vec<NodeId>)>,
+    /// The id of every shape some node has now.
+    shape_ids: FxHashMap<ShapeKey, u64>,
+    next_shape: u64,
 }
+
+/// Two states are equal when their nodes are; how nodes are grouped internally is not part
+/// of the state.
+impl PartialEq for ClusterState {
+    fn eq(&self, other: &Self) -> bool {
+        self.nodes == other.nodes && self.used_gpu_milli == other.used_gpu_milli
+    }
+}
+
+impl Eq for ClusterState {}
 
 impl ClusterState {
     /// A state holding `nodes` as given (they may already carry usage).
@@ -254,11 +324,55 @@ impl ClusterState {
             .map(|n| u64::from(n.gpu_count()) * u64::from(MILLI_PER_GPU))
             .sum();
         let free: u64 = nodes.iter().map(NodeState::free_gpu_milli).sum();
-        Self {
+        let mut state = Self {
             nodes,
             total_gpu_milli,
             used_gpu_milli: total_gpu_milli - free,
+            ..Self::default()
+        };
+        for i in 0..state.nodes.len() {
+            state.classify(NodeId(i as u32));
         }
+        state
+    }
+
+    /// Nodes grouped by [`NodeState::shape`]: every group holds nodes in the same state.
+    pub fn shape_classes(&self) -> impl Iterator<Item = &[NodeId]> {
+        self.classes.values().map(|(_, members)| members.as_slice())
+    }
+
+    /// Puts `node` in the class of its current state.
+    fn classify(&mut self, node: NodeId) {
+        let key = self.nodes[node.index()].shape_key();
+        let id = match self.shape_ids.get(&key) {
+            Some(&id) => id,
+            None => {
+                let id = self.next_shape;
+                self.next_shape += 1;
+                self.shape_ids.insert(key.clone(), id);
+                self.classes.insert(id, (key, Vec::new()));
+                id
+            }
+        };
+        self.nodes[node.index()].shape = id;
+        if let Some((_, members)) = self.classes.get_mut(&id) {
+            members.push(node);
+        }
+    }
+
+    /// Moves `node` to the class of its new state, dropping classes that empty.
+    fn reclassify(&mut self, node: NodeId) {
+        let old = self.nodes[node.index()].shape;
+        if let Some((key, members)) = self.classes.get_mut(&old) {
+            if let Some(at) = members.iter().position(|&n| n == node) {
+                members.swap_remove(at);
+            }
+            if members.is_empty() {
+                self.shape_ids.remove(key);
+                self.classes.remove(&old);
+            }
+        }
+        self.classify(node);
     }
 
     /// The state of a `runai_core` cluster snapshot, every node idle. Memory is converted to
@@ -365,6 +479,7 @@ impl ClusterState {
             state.gpu_free[usize::from(d)] -= per_device;
         }
         state.count_pod(pod.gpu, true);
+        self.reclassify(node);
         self.used_gpu_milli += pod.gpu.total_milli();
         Ok(Allocation {
             node,
@@ -389,6 +504,7 @@ impl ClusterState {
             }
         }
         state.count_pod(allocation.gpu, false);
+        self.reclassify(allocation.node);
         self.used_gpu_milli = self.used_gpu_milli.saturating_sub(allocation.gpu_milli());
     }
 }

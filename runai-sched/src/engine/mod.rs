@@ -19,12 +19,13 @@ pub use queue::{Queue, QueueDemand, fair_shares};
 
 use std::collections::BTreeMap;
 
-use crate::place::{NodeOrder, place_pod_among};
+use crate::place::{NodeOrder, place_pod, place_pod_among};
 use crate::policy::Policy;
 use crate::request::MILLI_PER_GPU;
+use crate::request::PodRequest;
 use crate::rng::Rng;
 use crate::state::{Allocation, ClusterState, NodeId};
-use topology::{Domain, domains_at};
+use topology::{Domain, TopologyIndex, domains_at};
 
 /// Where each placed pod of a gang went, by index into the group's pods.
 type Placement = Vec<(usize, Allocation)>;
@@ -69,6 +70,11 @@ pub struct Engine {
     levels: Vec<String>,
     queues: BTreeMap<String, Queue>,
     running: BTreeMap<String, Running>,
+    /// GPUs held per queue: (all, non-preemptible), kept current as gangs start and stop.
+    usage: BTreeMap<String, (f64, f64)>,
+    topology: TopologyIndex,
+    /// Whether any node carries a Multi-Node NVLink clique label.
+    has_cliques: bool,
 }
 
 impl Engine {
@@ -76,6 +82,8 @@ impl Engine {
     #[must_use]
     pub fn new(state: ClusterState, policy: Box<dyn Policy>) -> Self {
         let order = NodeOrder::identity(state.nodes().len());
+        let clique = runai_core::cluster::GPU_CLIQUE_LABEL;
+        let has_cliques = state.nodes().iter().any(|n| n.labels.contains_key(clique));
         Self {
             state,
             policy,
@@ -83,6 +91,9 @@ impl Engine {
             levels: Vec::new(),
             queues: BTreeMap::new(),
             running: BTreeMap::new(),
+            usage: BTreeMap::new(),
+            topology: TopologyIndex::default(),
+            has_cliques,
         }
     }
 
@@ -106,6 +117,7 @@ impl Engine {
         let mut engine = Self::new(ClusterState::from_cluster(cluster), policy);
         if let Some(topology) = cluster.topologies.first() {
             engine.levels = topology.levels.iter().map(|l| l.node_label.clone()).collect();
+            engine.topology = TopologyIndex::build(&engine.state, &engine.levels);
         }
         for project in &cluster.projects {
             let deserved = project.quotas.iter().map(|q| q.gpus.deserved).sum();
@@ -123,6 +135,7 @@ impl Engine {
     #[must_use]
     pub fn with_levels(mut self, levels: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.levels = levels.into_iter().map(Into::into).collect();
+        self.topology = TopologyIndex::build(&self.state, &self.levels);
         self
     }
 
@@ -155,20 +168,35 @@ impl Engine {
     /// GPUs the running gangs of `queue` hold.
     #[must_use]
     pub fn used_gpus(&self, queue: &str) -> f64 {
-        self.running
-            .values()
-            .filter(|r| r.group.queue == queue)
-            .map(Running::gpus)
-            .sum()
+        self.usage.get(queue).map_or(0.0, |u| u.0)
     }
 
     /// GPUs the running non-preemptible gangs of `queue` hold.
     fn non_preemptible_gpus(&self, queue: &str) -> f64 {
-        self.running
-            .values()
-            .filter(|r| r.group.queue == queue && !r.group.preemptible)
-            .map(Running::gpus)
-            .sum()
+        self.usage.get(queue).map_or(0.0, |u| u.1)
+    }
+
+    /// Records a gang as running.
+    fn start(&mut self, group: PodGroup, allocations: Placement) {
+        let running = Running { group, allocations };
+        let usage = self.usage.entry(running.group.queue.clone()).or_default();
+        usage.0 += running.gpus();
+        if !running.group.preemptible {
+            usage.1 += running.gpus();
+        }
+        self.running.insert(running.group.name.clone(), running);
+    }
+
+    /// Forgets a running gang (its resources are the caller's business).
+    fn stop(&mut self, name: &str) -> Option<Running> {
+        let running = self.running.remove(name)?;
+        if let Some(usage) = self.usage.get_mut(&running.group.queue) {
+            usage.0 = (usage.0 - running.gpus()).max(0.0);
+            if !running.group.preemptible {
+                usage.1 = (usage.1 - running.gpus()).max(0.0);
+            }
+        }
+        Some(running)
     }
 
     /// Names of the running gangs.
@@ -178,7 +206,7 @@ impl Engine {
 
     /// Ends a running gang (it finished or was deleted) and frees its resources.
     pub fn release(&mut self, group: &str) -> bool {
-        let Some(running) = self.running.remove(group) else {
+        let Some(running) = self.stop(group) else {
             return false;
         };
         for (_, allocation) in &running.allocations {
@@ -211,8 +239,7 @@ impl Engine {
                 }
             }
         }
-        self.running
-            .insert(group.name.clone(), Running { group, allocations });
+        self.start(group, allocations);
         Ok(())
     }
 
@@ -220,10 +247,23 @@ impl Engine {
     pub fn schedule(&mut self, pending: Vec<PodGroup>, rng: &mut Rng) -> Outcome {
         let shares = self.fair_shares(&pending);
         let mut outcome = Outcome::default();
-        let mut waiting = pending;
-        while !waiting.is_empty() {
-            let next = self.next_group(&waiting, &shares);
-            let group = waiting.swap_remove(next);
+        // Each queue's groups in the order the queue serves them (the end of the list first).
+        let mut queues: BTreeMap<String, Vec<PodGroup>> = BTreeMap::new();
+        for group in pending {
+            queues.entry(group.queue.clone()).or_default().push(group);
+        }
+        for groups in queues.values_mut() {
+            groups.sort_by(|a, b| {
+                a.priority
+                    .cmp(&b.priority)
+                    .then(b.created.cmp(&a.created))
+                    .then(b.name.cmp(&a.name))
+            });
+        }
+        while let Some(queue) = self.next_queue(&queues, &shares) {
+            let Some(group) = queues.get_mut(&queue).and_then(Vec::pop) else {
+                break;
+            };
             match self.schedule_group(&group, &shares, rng, &mut outcome) {
                 Ok(allocations) => {
                     for (i, allocation) in &allocations {
@@ -234,8 +274,7 @@ impl Engine {
                             devices: allocation.devices.clone(),
                         });
                     }
-                    self.running
-                        .insert(group.name.clone(), Running { group, allocations });
+                    self.start(group, allocations);
                 }
                 Err(reason) => outcome.pending.push(Pending {
                     group: group.name.clone(),
@@ -287,23 +326,28 @@ impl Engine {
             .collect()
     }
 
-    /// The queue furthest below its fair share goes first; then higher priority, then older.
-    fn next_group(&self, waiting: &[PodGroup], shares: &BTreeMap<String, f64>) -> usize {
+    /// The queue furthest below its fair share goes first; among equals, the one whose next
+    /// group has the higher priority, then the older.
+    fn next_queue(
+        &self,
+        queues: &BTreeMap<String, Vec<PodGroup>>,
+        shares: &BTreeMap<String, f64>,
+    ) -> Option<String> {
         let saturation = |queue: &str| {
             let share = shares.get(queue).copied().unwrap_or(0.0);
             let used = self.used_gpus(queue);
             if share > 0.0 { used / share } else { f64::INFINITY }
         };
-        (0..waiting.len())
-            .min_by(|&a, &b| {
-                let (ga, gb) = (&waiting[a], &waiting[b]);
-                saturation(&ga.queue)
-                    .total_cmp(&saturation(&gb.queue))
-                    .then(gb.priority.cmp(&ga.priority))
-                    .then(ga.created.cmp(&gb.created))
-                    .then(ga.name.cmp(&gb.name))
+        queues
+            .iter()
+            .filter_map(|(name, groups)| groups.last().map(|head| (saturation(name), head)))
+            .min_by(|(sa, a), (sb, b)| {
+                sa.total_cmp(sb)
+                    .then(b.priority.cmp(&a.priority))
+                    .then(a.created.cmp(&b.created))
+                    .then(a.name.cmp(&b.name))
             })
-            .unwrap_or(0)
+            .map(|(_, head)| head.queue.clone())
     }
 
     fn schedule_group(
@@ -374,14 +418,7 @@ impl Engine {
             match self.place_gang(group, &candidates, rng) {
                 Ok(mut allocations) => {
                     for (i, pod) in group.pods.iter().enumerate().skip(group.min_member) {
-                        let placed = place_pod_among(
-                            &mut self.state,
-                            &pod.request,
-                            self.policy.as_mut(),
-                            &self.order,
-                            rng,
-                            candidates.iter().copied(),
-                        );
+                        let placed = self.place_one(&pod.request, &candidates, rng);
                         if let Some(allocation) = placed {
                             allocations.push((i, allocation));
                         }
@@ -416,6 +453,23 @@ impl Engine {
             .collect()
     }
 
+    /// One pod on the best of `nodes`; a set covering the whole cluster takes the fast path
+    /// that scores each node shape once.
+    fn place_one(&mut self, pod: &PodRequest, nodes: &[NodeId], rng: &mut Rng) -> Option<Allocation> {
+        if nodes.len() == self.state.nodes().len() {
+            place_pod(&mut self.state, pod, self.policy.as_mut(), &self.order, rng)
+        } else {
+            place_pod_among(
+                &mut self.state,
+                pod,
+                self.policy.as_mut(),
+                &self.order,
+                rng,
+                nodes.iter().copied(),
+            )
+        }
+    }
+
     /// The gang inside the tightest domain of its required level, if it has one.
     fn place_gang(
         &mut self,
@@ -429,7 +483,7 @@ impl Engine {
             return self.place_preferring(group, candidates, preferred.as_deref(), None, rng);
         };
         let levels = self.levels_through(&required);
-        let domains = domains_at(&self.state, candidates, &levels);
+        let domains = self.domains(candidates, &levels);
         let largest = domains.iter().map(|d| d.free_gpu_milli).max().unwrap_or(0);
         for domain in tight_first(domains, needed) {
             if let Ok(allocations) =
@@ -458,10 +512,22 @@ impl Engine {
             .filter(|p| p.request.gpu.total_milli() > 0)
             .count()
             > 1;
-        let has_cliques = candidates
-            .iter()
-            .any(|&n| self.state.node(n).labels.contains_key(clique));
-        (multi_pod_gpu_gang && has_cliques).then(|| clique.to_owned())
+        let in_cliques = multi_pod_gpu_gang
+            && self.has_cliques
+            && candidates
+                .iter()
+                .any(|&n| self.state.node(n).labels.contains_key(clique));
+        in_cliques.then(|| clique.to_owned())
+    }
+
+    /// The domains of `nodes` at the last of `levels`, from the index when `levels` are the
+    /// engine's own.
+    fn domains(&self, nodes: &[NodeId], levels: &[String]) -> Vec<Domain> {
+        if !levels.is_empty() && self.levels.starts_with(levels) {
+            self.topology.domains(&self.state, nodes, levels.len() - 1)
+        } else {
+            domains_at(&self.state, nodes, levels)
+        }
     }
 
     /// The topology levels from the widest down to `level` (just `level` when the cluster's
@@ -494,7 +560,7 @@ impl Engine {
             .and_then(|r| through.iter().position(|l| l == r))
             .map_or(0, |i| i + 1);
         for depth in (stop..through.len()).rev() {
-            let domains = domains_at(&self.state, nodes, &through[..=depth]);
+            let domains = self.domains(nodes, &through[..=depth]);
             for domain in tight_first(domains, needed) {
                 if let Ok(allocations) = self.place_in(group, &[domain.nodes], rng) {
                     return Ok(allocations);
@@ -502,7 +568,7 @@ impl Engine {
             }
         }
         // Spill over: fill the roomiest preferred domains first, then the rest.
-        let mut parts = domains_at(&self.state, nodes, &through);
+        let mut parts = self.domains(nodes, &through);
         parts.sort_by(|a, b| {
             b.free_gpu_milli
                 .cmp(&a.free_gpu_milli)
@@ -523,16 +589,9 @@ impl Engine {
     ) -> Result<Placement, PendingReason> {
         let mut placed: Vec<(usize, Allocation)> = Vec::new();
         for (i, pod) in group.gang().iter().enumerate() {
-            let allocation = parts.iter().find_map(|part| {
-                place_pod_among(
-                    &mut self.state,
-                    &pod.request,
-                    self.policy.as_mut(),
-                    &self.order,
-                    rng,
-                    part.iter().copied(),
-                )
-            });
+            let allocation = parts
+                .iter()
+                .find_map(|part| self.place_one(&pod.request, part, rng));
             match allocation {
                 Some(allocation) => placed.push((i, allocation)),
                 None => {
@@ -677,7 +736,7 @@ impl Engine {
         let evictions = victims
             .into_iter()
             .map(|(name, cause)| {
-                self.running.remove(&name);
+                self.stop(&name);
                 Eviction {
                     group: name,
                     for_group: group.name.clone(),

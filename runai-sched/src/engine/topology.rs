@@ -65,3 +65,69 @@ mod tests {
         assert_eq!(racks[1].key, ["z2", "r1"]);
     }
 }
+
+/// Domain ids of every node at every depth of the engine's topology, computed once: labels
+/// do not change while the engine runs, and grouping 10,000 nodes by label strings on every
+/// gang would dominate placement time.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TopologyIndex {
+    /// `ids[depth][node]`: the domain of the node at that depth, `u32::MAX` when the node
+    /// lacks one of the labels.
+    ids: Vec<Vec<u32>>,
+    /// `keys[depth][id]`: the label values of the domain, widest first.
+    keys: Vec<Vec<Vec<String>>>,
+}
+
+impl TopologyIndex {
+    pub(crate) fn build(state: &ClusterState, levels: &[String]) -> Self {
+        let mut index = Self::default();
+        for depth in 0..levels.len() {
+            let mut by_key: BTreeMap<Vec<String>, u32> = BTreeMap::new();
+            let mut ids = Vec::with_capacity(state.nodes().len());
+            for node in state.nodes() {
+                let key: Option<Vec<String>> = levels[..=depth]
+                    .iter()
+                    .map(|l| node.labels.get(l).cloned())
+                    .collect();
+                ids.push(match key {
+                    Some(key) => {
+                        let next = by_key.len() as u32;
+                        *by_key.entry(key).or_insert(next)
+                    }
+                    None => u32::MAX,
+                });
+            }
+            let mut keys = vec![Vec::new(); by_key.len()];
+            for (key, id) in by_key {
+                keys[id as usize] = key;
+            }
+            index.ids.push(ids);
+            index.keys.push(keys);
+        }
+        index
+    }
+
+    /// Like [`domains_at`] for the first `depth + 1` levels of the indexed topology.
+    pub(crate) fn domains(&self, state: &ClusterState, nodes: &[NodeId], depth: usize) -> Vec<Domain> {
+        let (Some(ids), Some(keys)) = (self.ids.get(depth), self.keys.get(depth)) else {
+            return Vec::new();
+        };
+        let mut domains: Vec<Option<Domain>> = vec![None; keys.len()];
+        for &node in nodes {
+            let id = ids[node.index()];
+            if id == u32::MAX {
+                continue;
+            }
+            let domain = domains[id as usize].get_or_insert_with(|| Domain {
+                key: keys[id as usize].clone(),
+                nodes: Vec::new(),
+                free_gpu_milli: 0,
+            });
+            domain.nodes.push(node);
+            domain.free_gpu_milli += state.node(node).free_gpu_milli();
+        }
+        let mut domains: Vec<Domain> = domains.into_iter().flatten().collect();
+        domains.sort_by(|a, b| a.key.cmp(&b.key));
+        domains
+    }
+}

@@ -61,6 +61,12 @@ pub trait Policy: std::fmt::Debug + Send {
     /// Scores `node` for `pod`; the caller guarantees that the pod fits there.
     fn score(&mut self, node: &NodeState, pod: &PodRequest, rng: &mut Rng) -> Scored;
 
+    /// Whether the score depends only on the node's state and the pod, so nodes in the same
+    /// state may share one evaluation. False for policies that draw random numbers.
+    fn is_deterministic(&self) -> bool {
+        true
+    }
+
     /// Whether scores are rescaled to 0..=100 over the feasible nodes of each pod before the
     /// best is picked (which can merge close scores into ties).
     fn normalizes(&self) -> bool {

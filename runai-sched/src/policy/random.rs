@@ -21,6 +21,10 @@ impl Policy for RandomFit {
         "random"
     }
 
+    fn is_deterministic(&self) -> bool {
+        false
+    }
+
     fn score(&mut self, node: &NodeState, pod: &PodRequest, rng: &mut Rng) -> Scored {
         let devices = match pod.gpu {
             GpuDemand::Share { milli } => {
