@@ -56,6 +56,8 @@ pub struct NodeState {
     pub pool: String,
     /// False when the node is cordoned: nothing new lands there.
     pub schedulable: bool,
+    /// Taints; groups must tolerate the enforced ones.
+    pub taints: Vec<crate::engine::Taint>,
     /// The id of the node's shape (free resources, pod kinds, model): nodes with the same id
     /// are in the same state and score the same. Assigned by [`ClusterState`].
     shape: u64,
@@ -76,6 +78,7 @@ impl PartialEq for NodeState {
             && self.labels == other.labels
             && self.pool == other.pool
             && self.schedulable == other.schedulable
+            && self.taints == other.taints
     }
 }
 
@@ -103,6 +106,7 @@ impl NodeState {
             labels: BTreeMap::new(),
             pool: runai_core::cluster::DEFAULT_NODE_POOL.to_owned(),
             schedulable: true,
+            taints: Vec::new(),
             shape: 0,
         }
     }

@@ -4,8 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use runai_core::spec::{
+    MatchExpression, MatchOperator, NodeAffinityRequired, NodeSelectorTerm, Toleration, TolerationEffect,
+    TolerationOperator,
+};
 use runai_sched::engine::{
-    Engine, EvictionCause, GroupPod, PendingReason, PodGroup, Queue, TopologyConstraint,
+    Engine, EvictionCause, GroupPod, PendingReason, PodGroup, Queue, Taint, TopologyConstraint,
 };
 use runai_sched::{ClusterState, GpuDemand, NodeState, PodRequest, Rng, policy};
 
@@ -378,7 +382,7 @@ fn node_pools_are_tried_in_the_order_given() {
     );
     assert_eq!(
         outcome.pending_reason("three").unwrap().to_string(),
-        "no schedulable node in node pools [l40s] matches the node selector"
+        "no schedulable node in node pools [l40s] matches the node selector, affinity and tolerations"
     );
 }
 
@@ -402,4 +406,63 @@ fn queues_below_their_share_go_first() {
         "{}",
         engine.used_gpus("a")
     );
+}
+
+#[test]
+fn taints_and_affinity_choose_the_nodes() {
+    let mut reserved = node("reserved", 8).with_label("gpu.product", "H200");
+    reserved
+        .taints
+        .push(Taint::new("dedicated", "llm", TolerationEffect::NoSchedule));
+    let nodes = vec![node("h100", 8).with_label("gpu.product", "H100"), reserved];
+    let mut engine = engine(nodes).with_queue(Queue::new("q", 16.0));
+
+    // Affinity to H200 alone is not enough: the H200 node is tainted.
+    let h200 = NodeAffinityRequired {
+        node_selector_terms: Some(vec![NodeSelectorTerm {
+            match_expressions: Some(vec![MatchExpression::new(
+                "gpu.product",
+                MatchOperator::In,
+                ["H200"],
+            )]),
+        }]),
+    };
+    let mut group = PodGroup::uniform("llm", "q", 1, gpus(8));
+    group.node_affinity = Some(h200);
+    let outcome = engine.schedule(vec![group.clone()], &mut Rng::new(1));
+    assert!(matches!(
+        outcome.pending_reason("llm"),
+        Some(PendingReason::NoEligibleNode { .. })
+    ));
+
+    group.tolerations = vec![Toleration {
+        key: Some("dedicated".into()),
+        operator: Some(TolerationOperator::Equal),
+        value: Some("llm".into()),
+        effect: Some(TolerationEffect::NoSchedule),
+        ..Toleration::default()
+    }];
+    let outcome = engine.schedule(vec![group], &mut Rng::new(1));
+    assert_eq!(outcome.nodes_of("llm"), ["reserved"]);
+}
+
+#[test]
+fn departments_divide_the_cluster_before_their_queues() {
+    // 100 GPUs; two departments deserve 50 each. In d1, queues a and b deserve 10 each and
+    // split d1's other 30 by weight 1:3; d2's only queue c gets all of d2's 50.
+    let nodes: Vec<NodeState> = (0..25).map(|i| node(&format!("n{i}"), 4)).collect();
+    let engine = engine(nodes)
+        .with_department(Queue::new("d1", 50.0))
+        .with_department(Queue::new("d2", 50.0))
+        .with_queue(Queue::new("a", 10.0).in_department("d1"))
+        .with_queue(Queue::new("b", 10.0).weight(3.0).in_department("d1"))
+        .with_queue(Queue::new("c", 0.0).in_department("d2"));
+    let pending: Vec<PodGroup> = ["a", "b", "c"]
+        .iter()
+        .map(|q| train(&format!("{q}-big"), q, 25, gpus(4)))
+        .collect();
+    let shares = engine.fair_share(&pending);
+    assert_eq!(shares["a"], 17.5);
+    assert_eq!(shares["b"], 32.5);
+    assert_eq!(shares["c"], 50.0);
 }

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use runai_core::spec::{NodeAffinityRequired, Toleration};
+
 use crate::request::PodRequest;
 
 /// Topology placement of a group, by node label (a level of the cluster's topology).
@@ -93,6 +95,10 @@ pub struct PodGroup {
     pub node_pools: Vec<String>,
     /// Labels a node must carry.
     pub node_selector: BTreeMap<String, String>,
+    /// Required node affinity (Kubernetes semantics).
+    pub node_affinity: Option<NodeAffinityRequired>,
+    /// Taints the pods tolerate.
+    pub tolerations: Vec<Toleration>,
     /// Topology placement.
     pub topology: TopologyConstraint,
     /// Submission time, for first-come-first-served among equals.
@@ -123,6 +129,8 @@ impl PodGroup {
             pods,
             node_pools: Vec::new(),
             node_selector: BTreeMap::new(),
+            node_affinity: None,
+            tolerations: Vec::new(),
             topology: TopologyConstraint::default(),
             created: 0,
         }

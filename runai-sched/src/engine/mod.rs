@@ -8,11 +8,13 @@
 //! finds no room may evict preemptible gangs whole: lower priority ones of its own queue
 //! (preempt), or those of queues above their fair share (reclaim), fewest first.
 
+mod affinity;
 mod group;
 mod outcome;
 mod queue;
 mod topology;
 
+pub use affinity::Taint;
 pub use group::{GroupPod, PodGroup, TopologyConstraint};
 pub use outcome::{Binding, Eviction, EvictionCause, Outcome, Pending, PendingReason};
 pub use queue::{Queue, QueueDemand, fair_shares};
@@ -69,6 +71,8 @@ pub struct Engine {
     order: NodeOrder,
     levels: Vec<String>,
     queues: BTreeMap<String, Queue>,
+    /// Parents of queues: they share out the cluster first (KAI's two-level hierarchy).
+    departments: BTreeMap<String, Queue>,
     running: BTreeMap<String, Running>,
     /// GPUs held per queue: (all, non-preemptible), kept current as gangs start and stop.
     usage: BTreeMap<String, (f64, f64)>,
@@ -90,6 +94,7 @@ impl Engine {
             order,
             levels: Vec::new(),
             queues: BTreeMap::new(),
+            departments: BTreeMap::new(),
             running: BTreeMap::new(),
             usage: BTreeMap::new(),
             topology: TopologyIndex::default(),
@@ -119,13 +124,23 @@ impl Engine {
             engine.levels = topology.levels.iter().map(|l| l.node_label.clone()).collect();
             engine.topology = TopologyIndex::build(&engine.state, &engine.levels);
         }
-        for project in &cluster.projects {
-            let deserved = project.quotas.iter().map(|q| q.gpus.deserved).sum();
-            let limits: Option<Vec<f64>> = project.quotas.iter().map(|q| q.gpus.limit).collect();
-            let mut queue = Queue::new(project.name.clone(), deserved);
-            queue.over_quota_weight = project.quotas.first().map_or(1.0, |q| q.gpus.over_quota_weight);
+        let quota_queue = |name: &str, quotas: &[runai_core::cluster::NodePoolQuota]| {
+            let mut queue = Queue::new(name, quotas.iter().map(|q| q.gpus.deserved).sum());
+            let limits: Option<Vec<f64>> = quotas.iter().map(|q| q.gpus.limit).collect();
+            queue.over_quota_weight = quotas.first().map_or(1.0, |q| q.gpus.over_quota_weight);
             queue.limit_gpus = limits.filter(|l| !l.is_empty()).map(|l| l.iter().sum());
-            queue.priority = project.quotas.first().map_or(100, |q| q.priority);
+            queue.priority = quotas.first().map_or(100, |q| q.priority);
+            queue
+        };
+        for department in &cluster.departments {
+            engine.departments.insert(
+                department.name.clone(),
+                quota_queue(&department.name, &department.quotas),
+            );
+        }
+        for project in &cluster.projects {
+            let mut queue = quota_queue(&project.name, &project.quotas);
+            queue.parent = cluster.department_of(project).map(|d| d.name.clone());
             engine.queues.insert(queue.name.clone(), queue);
         }
         engine
@@ -144,6 +159,34 @@ impl Engine {
     pub fn with_queue(mut self, queue: Queue) -> Self {
         self.queues.insert(queue.name.clone(), queue);
         self
+    }
+
+    /// The same engine with a department: queues whose `parent` names it divide its share.
+    #[must_use]
+    pub fn with_department(mut self, department: Queue) -> Self {
+        self.departments.insert(department.name.clone(), department);
+        self
+    }
+
+    /// The fair share of every queue for the running gangs plus `pending`, in GPUs.
+    ///
+    /// ```
+    /// use runai_sched::engine::{Engine, Queue};
+    /// use runai_sched::{ClusterState, NodeState, policy};
+    /// let nodes = (0..25).map(|i| NodeState::new(format!("n{i}"), 64_000, 262_144, 4, "H100")).collect();
+    /// let engine = Engine::new(ClusterState::new(nodes), policy::by_name("fgd", &[]).unwrap())
+    ///     .with_queue(Queue::new("a", 10.0).weight(3.0))
+    ///     .with_queue(Queue::new("b", 10.0));
+    /// // Shares follow demand: a queue that asks for nothing gets nothing.
+    /// assert_eq!(engine.fair_share(&[])["a"], 0.0);
+    /// let wants = |q: &str| runai_sched::engine::PodGroup::uniform(q, q, 25, runai_sched::PodRequest::new(
+    ///     1_000, 1_024, runai_sched::GpuDemand::Devices { count: 4 }));
+    /// let shares = engine.fair_share(&[wants("a"), wants("b")]);
+    /// assert_eq!((shares["a"], shares["b"]), (70.0, 30.0));
+    /// ```
+    #[must_use]
+    pub fn fair_share(&self, pending: &[PodGroup]) -> BTreeMap<String, f64> {
+        self.fair_shares(pending)
     }
 
     /// The same engine breaking node ties by `order`.
@@ -287,43 +330,71 @@ impl Engine {
 
     /// Fair share of every known queue, in GPUs, for the running and pending demand.
     fn fair_shares(&self, pending: &[PodGroup]) -> BTreeMap<String, f64> {
-        let mut requested: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut requested: BTreeMap<String, f64> = BTreeMap::new();
         for running in self.running.values() {
-            *requested.entry(&running.group.queue).or_default() += running.gpus();
+            *requested.entry(running.group.queue.clone()).or_default() += running.gpus();
         }
         for group in pending {
-            *requested.entry(&group.queue).or_default() +=
+            *requested.entry(group.queue.clone()).or_default() +=
                 group.gpu_milli() as f64 / f64::from(MILLI_PER_GPU);
         }
-        let names: Vec<&str> = self
-            .queues
-            .keys()
-            .map(String::as_str)
-            .chain(requested.keys().copied())
-            .collect();
-        let mut names: Vec<&str> = names
-            .into_iter()
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        names.sort_unstable();
-        let demands: Vec<QueueDemand> = names
-            .iter()
-            .map(|name| QueueDemand {
-                queue: self
-                    .queues
-                    .get(*name)
-                    .cloned()
-                    .unwrap_or_else(|| Queue::new(*name, 0.0)),
-                requested_gpus: requested.get(name).copied().unwrap_or(0.0),
-            })
-            .collect();
+        for name in self.queues.keys() {
+            requested.entry(name.clone()).or_default();
+        }
+        let queue = |name: &str| {
+            self.queues
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| Queue::new(name, 0.0))
+        };
+        // Departments first divide the cluster; each then divides its share among its queues.
+        let department_of = |name: &str| {
+            queue(name)
+                .parent
+                .filter(|parent| self.departments.contains_key(parent.as_str()))
+        };
+        let mut top: BTreeMap<String, (Queue, f64)> = BTreeMap::new();
+        let mut children: BTreeMap<String, Vec<(Queue, f64)>> = BTreeMap::new();
+        for (name, &gpus) in &requested {
+            match department_of(name) {
+                Some(department) => {
+                    let entry = top
+                        .entry(department.clone())
+                        .or_insert_with(|| (self.departments[&department].clone(), 0.0));
+                    entry.1 += gpus;
+                    children.entry(department).or_default().push((queue(name), gpus));
+                }
+                None => {
+                    top.insert(name.clone(), (queue(name), gpus));
+                }
+            }
+        }
         let capacity = self.state.total_gpu_milli() as f64 / f64::from(MILLI_PER_GPU);
-        names
-            .iter()
-            .map(|n| (*n).to_owned())
-            .zip(fair_shares(capacity, &demands))
-            .collect()
+        let divide = |total: f64, entries: &[(Queue, f64)]| {
+            let demands: Vec<QueueDemand> = entries
+                .iter()
+                .map(|(queue, gpus)| QueueDemand {
+                    queue: queue.clone(),
+                    requested_gpus: *gpus,
+                })
+                .collect();
+            fair_shares(total, &demands)
+        };
+        let top_entries: Vec<(Queue, f64)> = top.into_values().collect();
+        let mut shares = BTreeMap::new();
+        for ((entry, _), share) in top_entries.iter().zip(divide(capacity, &top_entries)) {
+            match children.get(&entry.name) {
+                Some(members) if self.departments.contains_key(&entry.name) => {
+                    for ((member, _), member_share) in members.iter().zip(divide(share, members)) {
+                        shares.insert(member.name.clone(), member_share);
+                    }
+                }
+                _ => {
+                    shares.insert(entry.name.clone(), share);
+                }
+            }
+        }
+        shares
     }
 
     /// The queue furthest below its fair share goes first; among equals, the one whose next
@@ -448,6 +519,11 @@ impl Engine {
                         .node_selector
                         .iter()
                         .all(|(k, v)| node.labels.get(k) == Some(v))
+                    && group
+                        .node_affinity
+                        .as_ref()
+                        .is_none_or(|a| affinity::matches_affinity(a, &node.labels))
+                    && affinity::tolerates(&node.taints, &group.tolerations)
             })
             .map(|(i, _)| NodeId(i as u32))
             .collect()

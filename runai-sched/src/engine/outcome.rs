@@ -124,7 +124,7 @@ pub enum PendingReason {
         /// Free GPUs on the allowed nodes in total.
         free_gpus: f64,
     },
-    /// No node matches the group's node pools and selector.
+    /// No node matches the group's node pools, selector, affinity and tolerations.
     NoEligibleNode {
         /// The node pools asked for.
         node_pools: Vec<String>,
@@ -182,7 +182,7 @@ impl fmt::Display for PendingReason {
             Self::NoEligibleNode { node_pools } => {
                 write!(
                     f,
-                    "no schedulable node in node pools [{}] matches the node selector",
+                    "no schedulable node in node pools [{}] matches the node selector, affinity and tolerations",
                     node_pools.join(", ")
                 )
             }

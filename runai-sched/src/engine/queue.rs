@@ -20,6 +20,8 @@ pub struct Queue {
     pub limit_gpus: Option<f64>,
     /// Queues of higher priority get spare GPUs first.
     pub priority: i32,
+    /// The department the queue belongs to, if any.
+    pub parent: Option<String>,
 }
 
 impl Queue {
@@ -32,6 +34,7 @@ impl Queue {
             over_quota_weight: 1.0,
             limit_gpus: None,
             priority: 100,
+            parent: None,
         }
     }
 
@@ -39,6 +42,13 @@ impl Queue {
     #[must_use]
     pub fn weight(mut self, weight: f64) -> Self {
         self.over_quota_weight = weight;
+        self
+    }
+
+    /// The same queue inside department `parent`.
+    #[must_use]
+    pub fn in_department(mut self, parent: impl Into<String>) -> Self {
+        self.parent = Some(parent.into());
         self
     }
 
