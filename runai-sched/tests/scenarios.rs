@@ -9,7 +9,7 @@ use runai_core::spec::{
     TolerationOperator,
 };
 use runai_sched::engine::{
-    Engine, EvictionCause, GroupPod, PendingReason, PodGroup, Queue, Taint, TopologyConstraint,
+    Engine, EvictionCause, GroupPod, PendingReason, PodGroup, PoolQuota, Queue, Taint, TopologyConstraint,
 };
 use runai_sched::{ClusterState, GpuDemand, NodeState, PodRequest, Rng, policy};
 
@@ -465,4 +465,44 @@ fn departments_divide_the_cluster_before_their_queues() {
     assert_eq!(shares["a"], 17.5);
     assert_eq!(shares["b"], 32.5);
     assert_eq!(shares["c"], 50.0);
+}
+
+#[test]
+fn quotas_hold_per_node_pool() {
+    // The queue deserves 8 GPUs in each pool and may use at most 8 in h100. Its default pools
+    // are h100, then a100.
+    let nodes = vec![
+        node("h100-0", 8).in_pool("h100"),
+        node("h100-1", 8).in_pool("h100"),
+        node("a100-0", 8).in_pool("a100"),
+    ];
+    let queue = Queue::new("q", 24.0)
+        .with_pool_quota(
+            "h100",
+            PoolQuota {
+                deserved_gpus: 8.0,
+                limit_gpus: Some(8.0),
+            },
+        )
+        .with_pool_quota(
+            "a100",
+            PoolQuota {
+                deserved_gpus: 8.0,
+                limit_gpus: None,
+            },
+        )
+        .default_pools(["h100", "a100"]);
+    let mut engine = engine(nodes).with_queue(queue);
+    let groups: Vec<PodGroup> = (0..3)
+        .map(|i| PodGroup::uniform(format!("serve-{i}"), "q", 1, gpus(8)).created_at(i))
+        .collect();
+    let outcome = engine.schedule(groups, &mut Rng::new(1));
+    // The first lands in h100; the h100 quota is then used, so the second goes to a100 even
+    // though h100-1 is idle; the third finds both pool quotas used.
+    assert_eq!(outcome.nodes_of("serve-0"), ["h100-0"]);
+    assert_eq!(outcome.nodes_of("serve-1"), ["a100-0"]);
+    assert_eq!(
+        outcome.pending_reason("serve-2").unwrap().to_string(),
+        "queue q would pass its limit in node pool h100: uses 8 of 8 GPUs there and needs 8 more"
+    );
 }

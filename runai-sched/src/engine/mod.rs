@@ -19,7 +19,7 @@ mod topology;
 pub use affinity::Taint;
 pub use group::{GroupPod, PodGroup, TopologyConstraint};
 pub use outcome::{Binding, Eviction, EvictionCause, Outcome, Pending, PendingReason};
-pub use queue::{Queue, QueueDemand, fair_shares};
+pub use queue::{PoolQuota, Queue, QueueDemand, fair_shares};
 
 use std::collections::BTreeMap;
 
@@ -41,6 +41,8 @@ type PlacementWithEvictions = (Placement, Vec<Eviction>);
 struct Running {
     group: PodGroup,
     allocations: Vec<(usize, Allocation)>,
+    /// The node pool its pods run in (a gang is placed within one pool).
+    pool: Option<String>,
 }
 
 impl Running {
@@ -77,6 +79,8 @@ pub struct Engine {
     running: BTreeMap<String, Running>,
     /// GPUs held per queue: (all, non-preemptible), kept current as gangs start and stop.
     usage: BTreeMap<String, (f64, f64)>,
+    /// The same, per queue and node pool.
+    pool_usage: BTreeMap<(String, String), (f64, f64)>,
     topology: TopologyIndex,
     /// Whether any node carries a Multi-Node NVLink clique label.
     has_cliques: bool,
@@ -98,6 +102,7 @@ impl Engine {
             departments: BTreeMap::new(),
             running: BTreeMap::new(),
             usage: BTreeMap::new(),
+            pool_usage: BTreeMap::new(),
             topology: TopologyIndex::default(),
             has_cliques,
         }
@@ -142,6 +147,14 @@ impl Engine {
         for project in &cluster.projects {
             let mut queue = quota_queue(&project.name, &project.quotas);
             queue.parent = cluster.department_of(project).map(|d| d.name.clone());
+            for quota in &project.quotas {
+                let pool = PoolQuota {
+                    deserved_gpus: quota.gpus.deserved,
+                    limit_gpus: quota.gpus.limit,
+                };
+                queue.pool_quotas.insert(quota.node_pool.clone(), pool);
+            }
+            queue.default_pools.clone_from(&project.default_node_pools);
             engine.queues.insert(queue.name.clone(), queue);
         }
         engine
@@ -222,11 +235,26 @@ impl Engine {
 
     /// Records a gang as running.
     fn start(&mut self, group: PodGroup, allocations: Placement) {
-        let running = Running { group, allocations };
+        let pool = allocations
+            .first()
+            .map(|(_, a)| self.state.node(a.node).pool.clone());
+        let running = Running {
+            group,
+            allocations,
+            pool,
+        };
+        let gpus = running.gpus();
+        let non_preemptible = if running.group.preemptible { 0.0 } else { gpus };
         let usage = self.usage.entry(running.group.queue.clone()).or_default();
-        usage.0 += running.gpus();
-        if !running.group.preemptible {
-            usage.1 += running.gpus();
+        usage.0 += gpus;
+        usage.1 += non_preemptible;
+        if let Some(pool) = &running.pool {
+            let usage = self
+                .pool_usage
+                .entry((running.group.queue.clone(), pool.clone()))
+                .or_default();
+            usage.0 += gpus;
+            usage.1 += non_preemptible;
         }
         self.running.insert(running.group.name.clone(), running);
     }
@@ -234,13 +262,31 @@ impl Engine {
     /// Forgets a running gang (its resources are the caller's business).
     fn stop(&mut self, name: &str) -> Option<Running> {
         let running = self.running.remove(name)?;
+        let gpus = running.gpus();
+        let non_preemptible = if running.group.preemptible { 0.0 } else { gpus };
+        let release = |usage: &mut (f64, f64)| {
+            usage.0 = (usage.0 - gpus).max(0.0);
+            usage.1 = (usage.1 - non_preemptible).max(0.0);
+        };
         if let Some(usage) = self.usage.get_mut(&running.group.queue) {
-            usage.0 = (usage.0 - running.gpus()).max(0.0);
-            if !running.group.preemptible {
-                usage.1 = (usage.1 - running.gpus()).max(0.0);
-            }
+            release(usage);
+        }
+        if let Some(pool) = &running.pool
+            && let Some(usage) = self
+                .pool_usage
+                .get_mut(&(running.group.queue.clone(), pool.clone()))
+        {
+            release(usage);
         }
         Some(running)
+    }
+
+    /// GPUs the running gangs of `queue` hold in node pool `pool`: (all, non-preemptible).
+    fn pool_usage(&self, queue: &str, pool: &str) -> (f64, f64) {
+        self.pool_usage
+            .get(&(queue.to_owned(), pool.to_owned()))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Names of the running gangs.

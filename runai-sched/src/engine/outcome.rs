@@ -97,6 +97,32 @@ pub enum PendingReason {
         /// GPUs the group needs.
         needed_gpus: f64,
     },
+    /// The queue would pass its limit in a node pool.
+    OverPoolLimit {
+        /// The queue.
+        queue: String,
+        /// The node pool.
+        pool: String,
+        /// Its limit in the pool, in GPUs.
+        limit_gpus: f64,
+        /// GPUs it uses in the pool now.
+        used_gpus: f64,
+        /// GPUs the group needs.
+        needed_gpus: f64,
+    },
+    /// A non-preemptible group would pass its queue's deserved quota in a node pool.
+    NonPreemptibleOverPoolQuota {
+        /// The queue.
+        queue: String,
+        /// The node pool.
+        pool: String,
+        /// Its deserved quota in the pool, in GPUs.
+        deserved_gpus: f64,
+        /// GPUs its non-preemptible gangs use in the pool now.
+        used_gpus: f64,
+        /// GPUs the group needs.
+        needed_gpus: f64,
+    },
     /// No single domain of the required topology level has room for the gang.
     TopologyDomainTooSmall {
         /// The level (node label).
@@ -153,6 +179,29 @@ impl fmt::Display for PendingReason {
                 "non-preemptible workloads run only within the deserved quota: queue {queue} has {used_gpus} of \
                  {deserved_gpus} deserved GPUs in non-preemptible use and needs {needed_gpus} more; make it \
                  preemptible or raise the quota"
+            ),
+            Self::OverPoolLimit {
+                queue,
+                pool,
+                limit_gpus,
+                used_gpus,
+                needed_gpus,
+            } => write!(
+                f,
+                "queue {queue} would pass its limit in node pool {pool}: uses {used_gpus} of {limit_gpus} GPUs there \
+                 and needs {needed_gpus} more"
+            ),
+            Self::NonPreemptibleOverPoolQuota {
+                queue,
+                pool,
+                deserved_gpus,
+                used_gpus,
+                needed_gpus,
+            } => write!(
+                f,
+                "non-preemptible workloads run only within the deserved quota: queue {queue} has {used_gpus} of \
+                 {deserved_gpus} deserved GPUs in node pool {pool} in non-preemptible use and needs {needed_gpus} \
+                 more; make it preemptible, raise the quota or allow another node pool"
             ),
             Self::TopologyDomainTooSmall {
                 level,

@@ -2,7 +2,7 @@
 //! topology domains (tightest first), automatic NVLink-clique preference, all or nothing.
 
 use super::topology::{Domain, domains_at};
-use super::{Engine, PendingReason, Placement, PodGroup, affinity};
+use super::{Engine, PendingReason, Placement, PodGroup, Queue, affinity};
 use crate::place::{place_pod, place_pod_among};
 use crate::request::{MILLI_PER_GPU, PodRequest};
 use crate::rng::Rng;
@@ -16,13 +16,29 @@ impl Engine {
         group: &PodGroup,
         rng: &mut Rng,
     ) -> Result<Placement, PendingReason> {
-        let pools: Vec<Option<&str>> = if group.node_pools.is_empty() {
+        let queue = self.queues.get(&group.queue).cloned();
+        let default_pools = queue
+            .as_ref()
+            .map(|q| q.default_pools.clone())
+            .unwrap_or_default();
+        let named = if group.node_pools.is_empty() {
+            &default_pools
+        } else {
+            &group.node_pools
+        };
+        let pools: Vec<Option<&str>> = if named.is_empty() {
             vec![None]
         } else {
-            group.node_pools.iter().map(|p| Some(p.as_str())).collect()
+            named.iter().map(|p| Some(p.as_str())).collect()
         };
         let mut first_failure = None;
         for pool in pools {
+            if let (Some(pool), Some(queue)) = (pool, &queue)
+                && let Err(reason) = self.check_pool_quota(group, queue, pool)
+            {
+                first_failure.get_or_insert(reason);
+                continue;
+            }
             let candidates = self.candidates(group, pool);
             if candidates.is_empty() {
                 first_failure.get_or_insert(PendingReason::NoEligibleNode {
@@ -51,6 +67,42 @@ impl Engine {
     }
 
     /// Schedulable nodes of `pool` (any pool when `None`) carrying the group's selector labels.
+    /// The queue's quota in `pool`, if it has one there: its limit, and for non-preemptible
+    /// groups its deserved quota.
+    pub(super) fn check_pool_quota(
+        &self,
+        group: &PodGroup,
+        queue: &Queue,
+        pool: &str,
+    ) -> Result<(), PendingReason> {
+        let Some(quota) = queue.pool_quotas.get(pool) else {
+            return Ok(());
+        };
+        let needed = group.gpu_milli() as f64 / f64::from(MILLI_PER_GPU);
+        let (used, guaranteed) = self.pool_usage(&queue.name, pool);
+        if let Some(limit) = quota.limit_gpus
+            && used + needed > limit + 1e-9
+        {
+            return Err(PendingReason::OverPoolLimit {
+                queue: queue.name.clone(),
+                pool: pool.to_owned(),
+                limit_gpus: limit,
+                used_gpus: used,
+                needed_gpus: needed,
+            });
+        }
+        if !group.preemptible && needed > 0.0 && guaranteed + needed > quota.deserved_gpus + 1e-9 {
+            return Err(PendingReason::NonPreemptibleOverPoolQuota {
+                queue: queue.name.clone(),
+                pool: pool.to_owned(),
+                deserved_gpus: quota.deserved_gpus,
+                used_gpus: guaranteed,
+                needed_gpus: needed,
+            });
+        }
+        Ok(())
+    }
+
     pub(super) fn candidates(&self, group: &PodGroup, pool: Option<&str>) -> Vec<NodeId> {
         self.state
             .nodes()

@@ -1,6 +1,8 @@
 //! Queues (projects) with deserved quota, over-quota weight and limit, and the fair share
 //! that divides the cluster between them (KAI-Scheduler semantics).
 
+use std::collections::BTreeMap;
+
 /// A queue's quota, in GPUs.
 ///
 /// ```
@@ -22,6 +24,26 @@ pub struct Queue {
     pub priority: i32,
     /// The department the queue belongs to, if any.
     pub parent: Option<String>,
+    /// Quotas in single node pools (Run:ai sets quotas per node pool): a gang placed in a
+    /// pool must also fit that pool's limit and, when non-preemptible, its deserved quota.
+    pub pool_quotas: BTreeMap<String, PoolQuota>,
+    /// Node pools to try, in order, for groups that name none.
+    pub default_pools: Vec<String>,
+}
+
+/// A queue's quota in one node pool, in GPUs.
+///
+/// ```
+/// use runai_sched::engine::{PoolQuota, Queue};
+/// let q = Queue::new("team-a", 8.0).with_pool_quota("h100", PoolQuota { deserved_gpus: 8.0, limit_gpus: Some(16.0) });
+/// assert_eq!(q.pool_quotas["h100"].limit_gpus, Some(16.0));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolQuota {
+    /// GPUs guaranteed in the pool.
+    pub deserved_gpus: f64,
+    /// Most GPUs the queue may use in the pool; `None` means no limit.
+    pub limit_gpus: Option<f64>,
 }
 
 impl Queue {
@@ -35,6 +57,8 @@ impl Queue {
             limit_gpus: None,
             priority: 100,
             parent: None,
+            pool_quotas: BTreeMap::new(),
+            default_pools: Vec::new(),
         }
     }
 
@@ -49,6 +73,20 @@ impl Queue {
     #[must_use]
     pub fn in_department(mut self, parent: impl Into<String>) -> Self {
         self.parent = Some(parent.into());
+        self
+    }
+
+    /// The same queue with a quota in node pool `pool`.
+    #[must_use]
+    pub fn with_pool_quota(mut self, pool: impl Into<String>, quota: PoolQuota) -> Self {
+        self.pool_quotas.insert(pool.into(), quota);
+        self
+    }
+
+    /// The same queue trying `pools`, in order, for groups that name none.
+    #[must_use]
+    pub fn default_pools(mut self, pools: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.default_pools = pools.into_iter().map(Into::into).collect();
         self
     }
 
