@@ -84,6 +84,12 @@ pub struct Engine {
     topology: TopologyIndex,
     /// Whether any node carries a Multi-Node NVLink clique label.
     has_cliques: bool,
+    /// Whether any node has a taint.
+    has_taints: bool,
+    /// Schedulable nodes, and the same per node pool: labels, pools and taints do not change
+    /// while the engine runs.
+    eligible: Vec<NodeId>,
+    pools: BTreeMap<String, Vec<NodeId>>,
 }
 
 impl Engine {
@@ -93,6 +99,15 @@ impl Engine {
         let order = NodeOrder::identity(state.nodes().len());
         let clique = runai_core::cluster::GPU_CLIQUE_LABEL;
         let has_cliques = state.nodes().iter().any(|n| n.labels.contains_key(clique));
+        let has_taints = state.nodes().iter().any(|n| !n.taints.is_empty());
+        let eligible: Vec<NodeId> = (0..state.nodes().len())
+            .map(|i| NodeId(i as u32))
+            .filter(|&id| state.node(id).schedulable)
+            .collect();
+        let mut pools: BTreeMap<String, Vec<NodeId>> = BTreeMap::new();
+        for &id in &eligible {
+            pools.entry(state.node(id).pool.clone()).or_default().push(id);
+        }
         Self {
             state,
             policy,
@@ -105,6 +120,9 @@ impl Engine {
             pool_usage: BTreeMap::new(),
             topology: TopologyIndex::default(),
             has_cliques,
+            has_taints,
+            eligible,
+            pools,
         }
     }
 

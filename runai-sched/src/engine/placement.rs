@@ -104,24 +104,30 @@ impl Engine {
     }
 
     pub(super) fn candidates(&self, group: &PodGroup, pool: Option<&str>) -> Vec<NodeId> {
-        self.state
-            .nodes()
+        let pool_nodes: &[NodeId] = match pool {
+            None => &self.eligible,
+            Some(pool) => self.pools.get(pool).map_or(&[], Vec::as_slice),
+        };
+        // Most groups set no filter and most clusters have no taints: skip the per-node tests.
+        let filtered = !group.node_selector.is_empty() || group.node_affinity.is_some() || self.has_taints;
+        if !filtered {
+            return pool_nodes.to_vec();
+        }
+        pool_nodes
             .iter()
-            .enumerate()
-            .filter(|(_, node)| {
-                node.schedulable
-                    && pool.is_none_or(|p| node.pool == p)
-                    && group
-                        .node_selector
-                        .iter()
-                        .all(|(k, v)| node.labels.get(k) == Some(v))
+            .copied()
+            .filter(|&id| {
+                let node = self.state.node(id);
+                group
+                    .node_selector
+                    .iter()
+                    .all(|(k, v)| node.labels.get(k) == Some(v))
                     && group
                         .node_affinity
                         .as_ref()
                         .is_none_or(|a| affinity::matches_affinity(a, &node.labels))
                     && affinity::tolerates(&node.taints, &group.tolerations)
             })
-            .map(|(i, _)| NodeId(i as u32))
             .collect()
     }
 
