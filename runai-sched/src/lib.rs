@@ -21,6 +21,7 @@
 //! # Ok::<(), runai_sched::SchedError>(())
 //! ```
 
+pub mod autoscale;
 pub mod engine;
 mod error;
 mod hash;
