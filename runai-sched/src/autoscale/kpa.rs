@@ -129,6 +129,7 @@ pub struct Decision {
 /// for second in 0..60 {
 ///     window.record(second, 50.0); // 50 requests in flight across the revision
 /// }
+/// kpa.decide(KpaInput { now_s: 0, ready_pods: 1, metric: &MetricWindow::new(1) });
 /// let decision = kpa.decide(KpaInput { now_s: 59, ready_pods: 5, metric: &window });
 /// assert_eq!(decision.desired, 5);
 /// assert!(!decision.panic);
