@@ -17,23 +17,35 @@
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricWindow {
-    sums: Vec<f64>,
-    counts: Vec<u32>,
-    /// The second each bucket holds, so stale buckets are recognised without clearing.
-    seconds: Vec<u64>,
+    buckets: Vec<Bucket>,
     first: Option<u64>,
     last: Option<u64>,
 }
+
+/// One second of records.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Bucket {
+    /// The second held, so stale buckets are recognised without clearing.
+    second: u64,
+    sum: f64,
+    count: u32,
+    /// `sum / count`, kept so window reads do no division.
+    mean: f64,
+}
+
+const EMPTY: Bucket = Bucket {
+    second: u64::MAX,
+    sum: 0.0,
+    count: 0,
+    mean: 0.0,
+};
 
 impl MetricWindow {
     /// A window that can answer averages over up to `capacity_s` seconds.
     #[must_use]
     pub fn new(capacity_s: u32) -> Self {
-        let capacity = capacity_s.max(1) as usize;
         Self {
-            sums: vec![0.0; capacity],
-            counts: vec![0; capacity],
-            seconds: vec![u64::MAX; capacity],
+            buckets: vec![EMPTY; capacity_s.max(1) as usize],
             first: None,
             last: None,
         }
@@ -41,16 +53,34 @@ impl MetricWindow {
 
     /// Records `value` at second `now_s`. Several records in one second are averaged.
     pub fn record(&mut self, now_s: u64, value: f64) {
-        let slot = (now_s % self.sums.len() as u64) as usize;
-        if self.seconds[slot] != now_s {
-            self.seconds[slot] = now_s;
-            self.sums[slot] = 0.0;
-            self.counts[slot] = 0;
+        let slot = (now_s % self.buckets.len() as u64) as usize;
+        let bucket = &mut self.buckets[slot];
+        if bucket.second != now_s {
+            *bucket = Bucket {
+                second: now_s,
+                ..EMPTY
+            };
         }
-        self.sums[slot] += value;
-        self.counts[slot] += 1;
+        bucket.sum += value;
+        bucket.count += 1;
+        bucket.mean = bucket.sum / f64::from(bucket.count);
         self.first.get_or_insert(now_s);
         self.last = Some(self.last.map_or(now_s, |l| l.max(now_s)));
+    }
+
+    /// The means of the seconds `from..=to` that have records, walking the ring once
+    /// without a division per second.
+    fn means(&self, from: u64, to: u64) -> impl Iterator<Item = f64> + '_ {
+        let len = self.buckets.len();
+        let mut slot = (from % len as u64) as usize;
+        (from..=to).filter_map(move |second| {
+            let bucket = &self.buckets[slot];
+            slot += 1;
+            if slot == len {
+                slot = 0;
+            }
+            (bucket.second == second).then_some(bucket.mean)
+        })
     }
 
     /// The average over the `window_s` seconds ending at `now_s` (inclusive).
@@ -59,34 +89,21 @@ impl MetricWindow {
         let (Some(first), Some(last)) = (self.first, self.last) else {
             return 0.0;
         };
-        let window = u64::from(window_s.max(1)).min(self.sums.len() as u64);
-        let start = (now_s + 1).saturating_sub(window);
-        if last < start {
+        let window = u64::from(window_s.max(1)).min(self.buckets.len() as u64);
+        let start = (now_s + 1).saturating_sub(window).max(first);
+        if last < start || now_s < start {
             return 0.0;
         }
-        let mut sum = 0.0;
-        for second in start.max(first)..=now_s {
-            let slot = (second % self.sums.len() as u64) as usize;
-            if self.seconds[slot] == second && self.counts[slot] > 0 {
-                sum += self.sums[slot] / f64::from(self.counts[slot]);
-            }
-        }
-        let seconds = (now_s + 1).saturating_sub(start.max(first)).max(1);
-        sum / seconds as f64
+        let sum: f64 = self.means(start, now_s).sum();
+        sum / (now_s + 1 - start) as f64
     }
 
     /// The largest value recorded in the `window_s` seconds ending at `now_s`.
     #[must_use]
     pub fn max(&self, now_s: u64, window_s: u32) -> f64 {
-        let window = u64::from(window_s.max(1)).min(self.sums.len() as u64);
+        let window = u64::from(window_s.max(1)).min(self.buckets.len() as u64);
         let start = (now_s + 1).saturating_sub(window);
-        (start..=now_s)
-            .filter_map(|second| {
-                let slot = (second % self.sums.len() as u64) as usize;
-                (self.seconds[slot] == second && self.counts[slot] > 0)
-                    .then(|| self.sums[slot] / f64::from(self.counts[slot]))
-            })
-            .fold(0.0, f64::max)
+        self.means(start, now_s).fold(0.0, f64::max)
     }
 }
 
