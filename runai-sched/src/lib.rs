@@ -1,4 +1,4 @@
-//! Pure, deterministic GPU scheduling engines.
+//! Pure, deterministic GPU scheduling and autoscaling engines.
 //!
 //! - [`ClusterState`]: nodes with per-device GPU accounting (whole devices and milli-GPU
 //!   shares), CPU and memory; incremental [`allocate`](ClusterState::allocate) and
@@ -6,7 +6,11 @@
 //! - [`policy`]: placement scoring policies selectable by name (`fgd`, the
 //!   fragmentation-aware default, plus `random`, `dotprod`, `bestfit`, `gpupacking`,
 //!   `gpuclustering`), and [`place_pod`] to place one pod with one of them.
-//! - [`sim`]: the FGD paper's protocol on the Alibaba GPU v2023 trace.
+//! - [`engine`]: batch scheduling of pod groups: gangs, topology, queues, quotas, fair share,
+//!   preemption and reclaim.
+//! - [`autoscale`]: Knative's KPA, Run:ai autoscaling semantics and an LLM-aware policy.
+//! - [`sim`]: the FGD paper's protocol on the Alibaba GPU v2023 trace, and an LLM serving
+//!   simulator that replays the Azure LLM inference traces under a scaling policy.
 //!
 //! No I/O, no async, no global state: randomness comes from a seeded [`Rng`].
 //!
