@@ -6,7 +6,7 @@
 //!     --trace ../shared/data/azure-llm-2023/AzureLLMInferenceTrace_conv.csv \
 //!     --policy static|kpa|runai [--rate-scale K] [--min-replicas N] [--cold-start-s S] \
 //!     [--ttft-slo-s T] [--prefill-tokens-per-s P] [--max-running M] [--json] \
-//!     [--series FILE.csv] [--svg FILE.svg]
+//!     [--series FILE.csv] [--svg FILE.svg] [--warmup-s S]
 //! ```
 //!
 //! `static` is the smallest fixed fleet that gives at least 99 % SLO attainment on the trace
@@ -35,7 +35,7 @@ struct Args {
 fn usage() -> &'static str {
     "usage: autoscale_sim --trace FILE --policy static|kpa|runai [--rate-scale K] [--min-replicas N] \
      [--cold-start-s S] [--ttft-slo-s T] [--prefill-tokens-per-s P] [--max-running M] [--json] \
-     [--series FILE.csv] [--svg FILE.svg]"
+     [--series FILE.csv] [--svg FILE.svg] [--warmup-s S]"
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -72,6 +72,7 @@ fn parse_args() -> Result<Args, String> {
             "--max-running" => parsed.config.server.max_running = number(value()?, "--max-running")? as u32,
             "--json" => parsed.json = true,
             "--series" => parsed.series = Some(value()?),
+            "--warmup-s" => parsed.config.warmup_s = number(value()?, "--warmup-s")?,
             "--svg" => parsed.svg = Some(value()?),
             other => return Err(format!("unknown argument `{other}`\n{}", usage())),
         }
@@ -81,6 +82,9 @@ fn parse_args() -> Result<Args, String> {
     }
     if parsed.rate_scale <= 0.0 {
         return Err("--rate-scale must be positive".to_owned());
+    }
+    if parsed.config.warmup_s.is_nan() || parsed.config.warmup_s < 0.0 {
+        return Err("--warmup-s must be zero or more seconds".to_owned());
     }
     parsed.config.rate_scale = parsed.rate_scale;
     parsed.config.initial_replicas = parsed.min_replicas.max(1);
@@ -159,6 +163,7 @@ fn run() -> Result<(), String> {
         "trace": args.trace,
         "rate_scale": args.rate_scale,
         "min_replicas": args.min_replicas,
+        "warmup_s": args.config.warmup_s,
         "static_replicas": static_size,
         "requests": report.requests,
         "slo_attainment": round(report.slo_attainment, 4),

@@ -173,3 +173,36 @@ fn kpa_and_llm_policies_replay_the_conversation_trace() {
     assert!(llm.slo_attainment > kpa.slo_attainment, "{llm:?} vs {kpa:?}");
     assert!(llm.cold_starts > 0 && kpa.cold_starts > 0);
 }
+
+#[test]
+fn the_warm_up_replays_the_start_without_measuring_it() {
+    let light = steady(0.0, 300, 5, 1_000);
+    let cold = simulate(&light, &SimConfig::default(), &mut StaticFleet(1));
+    let warm_config = SimConfig {
+        warmup_s: 100.0,
+        ..SimConfig::default()
+    };
+    let warm = simulate(&light, &warm_config, &mut StaticFleet(1));
+    assert_eq!(warm.requests, cold.requests);
+    assert!(
+        (warm.replica_seconds - cold.replica_seconds).abs() < 1.0,
+        "{warm:?} vs {cold:?}"
+    );
+
+    // 60,000 prompt tokens/s need three replicas; from a cold start of one, the first
+    // minute queues. After a warm-up on the same traffic the fleet is already there.
+    let heavy = steady(0.0, 600, 30, 2_000);
+    let policy = || LlmAutoscaler::new(LlmPolicyConfig::default());
+    let cold = simulate(&heavy, &SimConfig::default(), &mut policy());
+    let warm = simulate(
+        &heavy,
+        &SimConfig {
+            warmup_s: 300.0,
+            ..SimConfig::default()
+        },
+        &mut policy(),
+    );
+    assert!(cold.slo_attainment < 0.95, "{cold:?}");
+    assert!(warm.slo_attainment > 0.99, "{warm:?}");
+    assert_eq!(warm.cold_starts, 0, "{warm:?}");
+}

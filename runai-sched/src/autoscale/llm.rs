@@ -1,7 +1,9 @@
 //! An autoscaler built for LLM serving: it sizes the fleet from the request rate and the
 //! tokens each request brings against what one replica sustains within a time-to-first-token
-//! objective, scales ahead of a rising rate by the replica start-up time, reacts at once to
-//! queueing or a slipping TTFT, and scales down only after a hold period.
+//! objective. It knows a new replica helps only after its start-up time: it keeps capacity
+//! for the bursts seen lately (they are over before a replica started for them would
+//! serve), adds replicas under queueing only for a backlog that outlasts a start-up, can
+//! extrapolate a rising rate over a horizon, and scales down only after a hold period.
 
 use std::collections::VecDeque;
 
@@ -138,6 +140,13 @@ pub struct LlmPolicyConfig {
     /// than a start-up time cannot be met by scaling when they come, so capacity for the
     /// bursts seen lately is kept while traffic lasts.
     pub burst_memory_s: f64,
+    /// Seconds ahead to extrapolate a rising request rate (0 = off). A rise of a fifth or
+    /// more within half a minute is carried forward this far, so replicas started for a
+    /// ramp serve when the ramp gets there; the start-up time is the natural choice for
+    /// traffic with sustained ramps. Off by default: on the Azure conversation and code
+    /// traces it added replica-seconds without raising SLO attainment
+    /// (`docs/autoscaling.md`).
+    pub trend_horizon_s: f64,
     /// Seconds a lower decision must hold before replicas go.
     pub scale_down_hold_s: f64,
     /// Seconds without requests before scaling to zero (when `min_replicas` is 0).
@@ -159,6 +168,7 @@ impl Default for LlmPolicyConfig {
             prefill_utilisation: 0.9,
             headroom: 1.1,
             burst_memory_s: 300.0,
+            trend_horizon_s: 0.0,
             scale_down_hold_s: 120.0,
             scale_to_zero_after_s: 120.0,
             min_replicas: 1,
@@ -197,6 +207,9 @@ pub struct LlmAutoscaler {
     last_arrival_s: Option<f64>,
     /// When the first tick came: a trend needs a full minute of history behind it.
     first_tick_s: Option<f64>,
+    /// The previous tick, and the seconds between ticks (2 s until two ticks were seen).
+    last_tick_s: Option<f64>,
+    tick_s: f64,
     recent_ttfts: VecDeque<(f64, f64)>,
     /// Reused for the TTFT percentile, so a decision does not allocate.
     scratch: Vec<f64>,
@@ -214,6 +227,8 @@ impl LlmAutoscaler {
             mean_output_tokens: 200.0,
             last_arrival_s: None,
             first_tick_s: None,
+            last_tick_s: None,
+            tick_s: 2.0,
             recent_ttfts: VecDeque::new(),
             scratch: Vec::new(),
         }
@@ -228,7 +243,13 @@ impl LlmAutoscaler {
             .fold((0u64, 0u64), |(a, p), (_, n, tokens)| {
                 (a + u64::from(*n), p + tokens)
             });
-        (arrivals as f64 / seconds, tokens as f64 / seconds)
+        // A young autoscaler has seen less than `seconds`: average over what it has seen, or
+        // the first ticks would read a fraction of the real rate and scale up too late.
+        let observed = self
+            .first_tick_s
+            .map_or(self.tick_s, |first| now - first + self.tick_s);
+        let span = seconds.min(observed).max(self.tick_s.min(seconds));
+        (arrivals as f64 / span, tokens as f64 / span)
     }
 
     /// Replicas wanted, and why.
@@ -236,6 +257,11 @@ impl LlmAutoscaler {
         let c = &self.config;
         let now = s.now_s;
         self.first_tick_s.get_or_insert(now);
+        if let Some(previous) = self.last_tick_s.replace(now)
+            && now > previous
+        {
+            self.tick_s = now - previous;
+        }
         self.ticks.push_back((now, s.arrivals, s.arrival_prompt_tokens));
         while self.ticks.front().is_some_and(|(t, _, _)| *t <= now - 60.0) {
             self.ticks.pop_front();
@@ -255,7 +281,7 @@ impl LlmAutoscaler {
         }
 
         // Demand: the higher of the short and the longer view, plus the trend over the
-        // start-up time, so new replicas are ready when the load they are for arrives.
+        // horizon (when set), so new replicas are ready when the load they are for arrives.
         let (rate_fast, tokens_fast) = self.rate(now, 4.0);
         let (rate_slow, tokens_slow) = self.rate(now, 30.0);
         let arrivals_before: u64 = self
@@ -266,14 +292,15 @@ impl LlmAutoscaler {
             .sum();
         let rate_before = arrivals_before as f64 / 30.0;
         // A rise counts as a trend only when it is large (a fifth or more over half a minute);
-        // noise extrapolated over a start-up time would otherwise start replicas for nothing.
+        // noise extrapolated over the horizon would otherwise start replicas for nothing.
         let rise = rate_slow - rate_before;
         let full_history = self.first_tick_s.is_some_and(|first| first <= now - 60.0);
-        let trend = if full_history && rate_before > 0.0 && rise > 0.2 * rate_before {
-            (rise / 30.0).min(rate_slow / c.startup_s)
-        } else {
-            0.0
-        };
+        let trend =
+            if c.trend_horizon_s > 0.0 && full_history && rate_before > 0.0 && rise > 0.2 * rate_before {
+                (rise / 30.0).min(rate_slow / c.trend_horizon_s)
+            } else {
+                0.0
+            };
         let prompt_per_request = if rate_slow > 0.0 {
             tokens_slow / rate_slow
         } else if rate_fast > 0.0 {
@@ -284,7 +311,7 @@ impl LlmAutoscaler {
         // Short spikes are not planned for: a replica started now serves only after the
         // start-up time, when a spike shorter than that is over. The backlog rule below
         // handles spikes that outlast it.
-        let rate = (rate_slow + trend * c.startup_s).max(rate_fast * 0.5) * c.headroom;
+        let rate = (rate_slow + trend * c.trend_horizon_s).max(rate_fast * 0.5) * c.headroom;
         let service_s =
             prompt_per_request / c.prefill_tokens_per_s + self.mean_output_tokens * c.itl_at_target_s;
         let for_decode = rate * service_s / c.target_running;

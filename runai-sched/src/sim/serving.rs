@@ -82,6 +82,11 @@ pub struct SimConfig {
     pub rate_scale: f64,
     /// Collect a time series every this many seconds (0 = none).
     pub series_every_s: f64,
+    /// Seconds of the trace's start (after rate scaling) replayed before the measured run,
+    /// so every policy meets the trace with the fleet it would have after serving that
+    /// traffic, as a service that was already running would. Nothing is measured during
+    /// the warm-up: not requests, replica-seconds, cold starts nor the series.
+    pub warmup_s: f64,
 }
 
 impl Default for SimConfig {
@@ -95,6 +100,7 @@ impl Default for SimConfig {
             queue_limit: 10_000,
             rate_scale: 1.0,
             series_every_s: 0.0,
+            warmup_s: 0.0,
         }
     }
 }
@@ -142,6 +148,8 @@ pub struct SimReport {
 #[derive(Debug)]
 struct Sequence {
     arrival_s: f64,
+    /// False for warm-up requests.
+    measured: bool,
     output_tokens: u32,
     prompt_left: f64,
     output_left: f64,
@@ -189,6 +197,14 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
         })
         .collect();
     let mut queue: std::collections::VecDeque<Sequence> = Default::default();
+    // The warm-up prelude (the trace's first `warmup_s`), then the whole trace after it.
+    let warmup = config.warmup_s.max(0.0);
+    let arrivals: Vec<(f64, LlmRequest, bool)> = requests
+        .iter()
+        .take_while(|r| r.arrival_s / scale < warmup)
+        .map(|r| (r.arrival_s / scale, *r, false))
+        .chain(requests.iter().map(|r| (warmup + r.arrival_s / scale, *r, true)))
+        .collect();
     let mut next = 0;
     let mut now = 0.0;
     let mut next_tick = config.tick_s;
@@ -198,23 +214,25 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
     let (mut rejected, mut replica_seconds, mut cold_starts, mut actions) = (0, 0.0, 0, 0);
     let mut series = Vec::new();
     let mut series_window = (0u32, Vec::new());
-    let mut next_series = config.series_every_s;
-    let end_of_trace = requests.last().map_or(0.0, |r| r.arrival_s / scale);
+    let mut next_series = warmup + config.series_every_s;
+    let end_of_trace = arrivals.last().map_or(0.0, |(t, _, _)| *t);
 
-    while next < requests.len() || !queue.is_empty() || replicas.iter().any(|r| r.outstanding() > 0) {
+    while next < arrivals.len() || !queue.is_empty() || replicas.iter().any(|r| r.outstanding() > 0) {
+        let measuring = now >= warmup;
         // Arrivals.
-        while next < requests.len() && requests[next].arrival_s / scale <= now {
-            let r = requests[next];
+        while next < arrivals.len() && arrivals[next].0 <= now {
+            let (arrival_s, r, measured) = arrivals[next];
             next += 1;
             observation.arrivals += 1;
             observation.arrival_prompt_tokens += u64::from(r.prompt_tokens);
-            series_window.0 += 1;
+            series_window.0 += u32::from(measured);
             if queue.len() >= config.queue_limit {
-                rejected += 1;
+                rejected += usize::from(measured);
                 continue;
             }
             queue.push_back(Sequence {
-                arrival_s: r.arrival_s / scale,
+                arrival_s,
+                measured,
                 output_tokens: r.output_tokens,
                 prompt_left: f64::from(r.prompt_tokens.max(1)),
                 output_left: f64::from(r.output_tokens.max(1)),
@@ -246,12 +264,16 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
                 if head.prompt_left <= 0.0 {
                     let mut sequence = replica.prefilling.pop_front().expect("the head exists");
                     let ttft = now + elapsed - sequence.arrival_s;
-                    ttfts.push(ttft);
                     observation.ttfts_s.push(ttft);
-                    series_window.1.push(ttft);
+                    if sequence.measured {
+                        ttfts.push(ttft);
+                        series_window.1.push(ttft);
+                    }
                     sequence.output_left -= 1.0;
                     if sequence.output_left <= 0.0 {
-                        e2es.push(now + elapsed - sequence.arrival_s);
+                        if sequence.measured {
+                            e2es.push(now + elapsed - sequence.arrival_s);
+                        }
                         observation.completed += 1;
                         observation.completed_output_tokens += u64::from(sequence.output_tokens);
                     } else {
@@ -266,7 +288,9 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
                 replica.decoding.retain_mut(|s| {
                     s.output_left -= tokens;
                     if s.output_left <= 0.0 {
-                        e2es.push(finish - s.arrival_s);
+                        if s.measured {
+                            e2es.push(finish - s.arrival_s);
+                        }
                         observation.completed += 1;
                         observation.completed_output_tokens += u64::from(s.output_tokens);
                         false
@@ -278,7 +302,9 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
         }
         // Draining replicas leave once empty.
         replicas.retain(|r| !(r.draining && r.outstanding() == 0));
-        replica_seconds += replicas.len() as f64 * dt;
+        if measuring {
+            replica_seconds += replicas.len() as f64 * dt;
+        }
         now += dt;
 
         if now + 1e-9 >= next_tick {
@@ -296,12 +322,12 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
             observation.running = replicas.iter().map(Replica::outstanding).sum();
             let (desired, _) = policy.desired(&observation);
             let current = observation.ready + observation.starting;
-            if desired != current {
+            if desired != current && measuring {
                 actions += 1;
             }
             if desired > current {
                 for _ in current..desired {
-                    cold_starts += 1;
+                    cold_starts += u32::from(measuring);
                     replicas.push(Replica {
                         ready_at_s: now + config.server.startup_s,
                         draining: false,
@@ -333,7 +359,7 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
         if config.series_every_s > 0.0 && now + 1e-9 >= next_series {
             let mut window = std::mem::take(&mut series_window.1);
             series.push(SeriesPoint {
-                t_s: next_series,
+                t_s: next_series - warmup,
                 arrivals_per_s: f64::from(series_window.0) / config.series_every_s,
                 replicas: replicas.len() as u32,
                 ttft_p90_s: percentile(&mut window, 0.9),
@@ -343,7 +369,7 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
         }
         if now > end_of_trace + 3_600.0 {
             // Nothing can make progress (no replica will ever serve): give up on the rest.
-            rejected += queue.len();
+            rejected += queue.iter().filter(|s| s.measured).count();
             break;
         }
     }
