@@ -206,3 +206,51 @@ fn the_warm_up_replays_the_start_without_measuring_it() {
     assert!(warm.slo_attainment > 0.99, "{warm:?}");
     assert_eq!(warm.cold_starts, 0, "{warm:?}");
 }
+
+#[test]
+fn a_full_kv_cache_asks_for_replicas_however_light_the_prefill() {
+    let mut scaler = LlmAutoscaler::new(LlmPolicyConfig::default());
+    let decision = scaler.decide(&LlmSignals {
+        now_s: 2.0,
+        ready: 4,
+        running: 900,
+        kv_cache_use: 0.95,
+        arrivals: 2,
+        arrival_prompt_tokens: 400,
+        ..Default::default()
+    });
+    // 0.95 x 4 / 0.8 = 4.75 -> 5 replicas.
+    assert_eq!(decision.desired, 5, "{decision}");
+    assert!(decision.to_string().contains("KV cache 4.75"), "{decision}");
+}
+
+#[test]
+fn long_requests_wait_for_kv_cache_room() {
+    // Two requests whose tokens do not fit one KV cache together: on one replica the second
+    // waits at the gateway until the first finishes, so it is served only after it.
+    let requests = vec![
+        LlmRequest {
+            arrival_s: 0.0,
+            prompt_tokens: 1_000,
+            output_tokens: 429_500,
+        },
+        LlmRequest {
+            arrival_s: 0.1,
+            prompt_tokens: 1_000,
+            output_tokens: 10,
+        },
+    ];
+    let report = simulate(&requests, &SimConfig::default(), &mut StaticFleet(1));
+    // Decoding 429,500 tokens alone takes over 45 minutes; the second request's first token
+    // comes after it.
+    assert!(report.p99_ttft_s > 1_000.0, "{report:?}");
+    let roomy = SimConfig {
+        server: runai_sched::sim::ServerModel {
+            kv_cache_tokens: 1_000_000,
+            ..Default::default()
+        },
+        ..SimConfig::default()
+    };
+    let report = simulate(&requests, &roomy, &mut StaticFleet(1));
+    assert!(report.p99_ttft_s < 1.0, "{report:?}");
+}

@@ -26,6 +26,9 @@ pub struct LlmSignals {
     pub waiting: u32,
     /// Requests on replicas (prefilling or decoding).
     pub running: u32,
+    /// Mean share of the KV cache in use on the serving replicas (0 to 1), as vLLM's
+    /// `gpu_cache_usage_perc` reports it.
+    pub kv_cache_use: f64,
     /// Requests that arrived since the previous tick.
     pub arrivals: u32,
     /// Prompt tokens of those requests.
@@ -63,6 +66,8 @@ pub struct LlmDecision {
     pub for_prefill: f64,
     /// Replicas the decode work needs.
     pub for_decode: f64,
+    /// Replicas that keep KV-cache use at the target.
+    pub for_kv_cache: f64,
     /// Set when queueing or a slipping TTFT added capacity beyond the plan.
     pub pressure: Option<Pressure>,
     /// Set when a higher decision of the hold period (this many seconds) kept replicas.
@@ -92,8 +97,13 @@ impl std::fmt::Display for LlmDecision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:.2} req/s planned ({:.0} prompt, {:.0} output tokens): prefill {:.2}, decode {:.2} replicas",
-            self.planned_rate, self.prompt_tokens, self.output_tokens, self.for_prefill, self.for_decode
+            "{:.2} req/s planned ({:.0} prompt, {:.0} output tokens): prefill {:.2}, decode {:.2}, KV cache {:.2} replicas",
+            self.planned_rate,
+            self.prompt_tokens,
+            self.output_tokens,
+            self.for_prefill,
+            self.for_decode,
+            self.for_kv_cache
         )?;
         if let Some(p) = self.pressure {
             write!(
@@ -132,6 +142,8 @@ pub struct LlmPolicyConfig {
     pub target_running: f64,
     /// Seconds per output token at `target_running` sequences.
     pub itl_at_target_s: f64,
+    /// Share of the KV cache to keep in use on the serving replicas.
+    pub kv_cache_target: f64,
     /// Share of a replica's prefill capacity to plan for (queueing grows fast near 1).
     pub prefill_utilisation: f64,
     /// Multiplier on the planned rate for burstiness.
@@ -165,6 +177,7 @@ impl Default for LlmPolicyConfig {
             prefill_tokens_per_s: 20_000.0,
             target_running: 64.0,
             itl_at_target_s: 0.0102,
+            kv_cache_target: 0.8,
             prefill_utilisation: 0.9,
             headroom: 1.1,
             burst_memory_s: 300.0,
@@ -334,7 +347,11 @@ impl LlmAutoscaler {
         let for_bursts = peak_tokens * 10.0 / (c.prefill_tokens_per_s * (10.0 + c.ttft_slo_s));
         let for_prefill =
             (rate * prompt_per_request / (c.prefill_tokens_per_s * c.prefill_utilisation)).max(for_bursts);
-        let mut want = for_decode.max(for_prefill).ceil() as u32;
+        // Memory: sequences hold their KV cache for seconds; a fleet whose caches run full
+        // queues new requests however fast it prefills.
+        let for_kv_cache =
+            s.kv_cache_use.clamp(0.0, 1.0) * f64::from(s.ready) / c.kv_cache_target.clamp(0.05, 1.0);
+        let mut want = for_decode.max(for_prefill).max(for_kv_cache).ceil() as u32;
         let mut decision = LlmDecision {
             desired: 0,
             planned_rate: rate,
@@ -342,6 +359,7 @@ impl LlmAutoscaler {
             output_tokens: self.mean_output_tokens,
             for_prefill,
             for_decode,
+            for_kv_cache,
             pressure: None,
             held_for_s: None,
             scale_to_zero: false,

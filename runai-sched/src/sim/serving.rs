@@ -23,6 +23,9 @@ pub struct ServerModel {
     pub itl_per_sequence_s: f64,
     /// Most sequences a replica runs at once (vLLM's `max_num_seqs`).
     pub max_running: u32,
+    /// Tokens the KV cache holds. A replica takes a request only when its prompt and output
+    /// tokens fit beside those of the sequences it runs (or when it runs none).
+    pub kv_cache_tokens: u64,
     /// Seconds from scheduling a replica to it serving (image pull, weight load, warm-up).
     pub startup_s: f64,
 }
@@ -34,6 +37,7 @@ impl Default for ServerModel {
             itl_base_s: 0.0067,
             itl_per_sequence_s: 0.000_055,
             max_running: 256,
+            kv_cache_tokens: 430_000,
             startup_s: 60.0,
         }
     }
@@ -151,6 +155,8 @@ struct Sequence {
     /// False for warm-up requests.
     measured: bool,
     output_tokens: u32,
+    /// KV-cache tokens the sequence holds at its end (prompt and output).
+    kv_tokens: u64,
     prompt_left: f64,
     output_left: f64,
 }
@@ -161,11 +167,31 @@ struct Replica {
     draining: bool,
     prefilling: std::collections::VecDeque<Sequence>,
     decoding: Vec<Sequence>,
+    /// KV-cache tokens reserved by the sequences on the replica.
+    kv_tokens: u64,
 }
 
 impl Replica {
     fn outstanding(&self) -> u32 {
         (self.prefilling.len() + self.decoding.len()) as u32
+    }
+
+    fn new(ready_at_s: f64) -> Self {
+        Self {
+            ready_at_s,
+            draining: false,
+            prefilling: Default::default(),
+            decoding: Vec::new(),
+            kv_tokens: 0,
+        }
+    }
+
+    /// Whether the replica can take `sequence` now.
+    fn has_room(&self, sequence: &Sequence, server: &ServerModel, now: f64) -> bool {
+        !self.draining
+            && self.ready_at_s <= now
+            && self.outstanding() < server.max_running
+            && (self.outstanding() == 0 || self.kv_tokens + sequence.kv_tokens <= server.kv_cache_tokens)
     }
 }
 
@@ -188,14 +214,7 @@ impl Replica {
 pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn ScalingPolicy) -> SimReport {
     let scale = config.rate_scale.max(1e-9);
     let dt = config.step_s;
-    let mut replicas: Vec<Replica> = (0..config.initial_replicas)
-        .map(|_| Replica {
-            ready_at_s: 0.0,
-            draining: false,
-            prefilling: Default::default(),
-            decoding: Vec::new(),
-        })
-        .collect();
+    let mut replicas: Vec<Replica> = (0..config.initial_replicas).map(|_| Replica::new(0.0)).collect();
     let mut queue: std::collections::VecDeque<Sequence> = Default::default();
     // The warm-up prelude (the trace's first `warmup_s`), then the whole trace after it.
     let warmup = config.warmup_s.max(0.0);
@@ -234,18 +253,20 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
                 arrival_s,
                 measured,
                 output_tokens: r.output_tokens,
+                kv_tokens: u64::from(r.prompt_tokens) + u64::from(r.output_tokens),
                 prompt_left: f64::from(r.prompt_tokens.max(1)),
                 output_left: f64::from(r.output_tokens.max(1)),
             });
         }
-        // Dispatch: least outstanding ready replica with room.
-        while !queue.is_empty() {
+        // Dispatch: least outstanding ready replica with room, in arrival order.
+        while let Some(head) = queue.front() {
             let target = replicas
                 .iter_mut()
-                .filter(|r| !r.draining && r.ready_at_s <= now && r.outstanding() < config.server.max_running)
+                .filter(|r| r.has_room(head, &config.server, now))
                 .min_by_key(|r| r.outstanding());
             let Some(replica) = target else { break };
             if let Some(sequence) = queue.pop_front() {
+                replica.kv_tokens += sequence.kv_tokens;
                 replica.prefilling.push_back(sequence);
             }
         }
@@ -271,6 +292,7 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
                     }
                     sequence.output_left -= 1.0;
                     if sequence.output_left <= 0.0 {
+                        replica.kv_tokens -= sequence.kv_tokens;
                         if sequence.measured {
                             e2es.push(now + elapsed - sequence.arrival_s);
                         }
@@ -288,6 +310,7 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
                 replica.decoding.retain_mut(|s| {
                     s.output_left -= tokens;
                     if s.output_left <= 0.0 {
+                        replica.kv_tokens -= s.kv_tokens;
                         if s.measured {
                             e2es.push(finish - s.arrival_s);
                         }
@@ -320,6 +343,14 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
                 .count() as u32;
             observation.waiting = queue.len() as u32;
             observation.running = replicas.iter().map(Replica::outstanding).sum();
+            let serving = replicas.iter().filter(|r| !r.draining && r.ready_at_s <= now);
+            let (count, used) = serving.fold((0u32, 0.0), |(n, used), r| {
+                (
+                    n + 1,
+                    used + r.kv_tokens as f64 / config.server.kv_cache_tokens.max(1) as f64,
+                )
+            });
+            observation.kv_cache_use = if count > 0 { used / f64::from(count) } else { 0.0 };
             let (desired, _) = policy.desired(&observation);
             let current = observation.ready + observation.starting;
             if desired != current && measuring {
@@ -328,12 +359,7 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
             if desired > current {
                 for _ in current..desired {
                     cold_starts += u32::from(measuring);
-                    replicas.push(Replica {
-                        ready_at_s: now + config.server.startup_s,
-                        draining: false,
-                        prefilling: Default::default(),
-                        decoding: Vec::new(),
-                    });
+                    replicas.push(Replica::new(now + config.server.startup_s));
                 }
             } else {
                 for _ in desired..current {
@@ -350,6 +376,7 @@ pub fn simulate(requests: &[LlmRequest], config: &SimConfig, policy: &mut dyn Sc
                 // Draining replicas give their waiting prompts back to the gateway.
                 for replica in replicas.iter_mut().filter(|r| r.draining) {
                     while let Some(s) = replica.prefilling.pop_back() {
+                        replica.kv_tokens -= s.kv_tokens;
                         queue.push_front(s);
                     }
                 }
