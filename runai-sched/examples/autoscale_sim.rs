@@ -5,7 +5,8 @@
 //! cargo run --release -p runai-sched --example autoscale_sim -- \
 //!     --trace ../shared/data/azure-llm-2023/AzureLLMInferenceTrace_conv.csv \
 //!     --policy static|kpa|runai [--rate-scale K] [--min-replicas N] [--cold-start-s S] \
-//!     [--ttft-slo-s T] [--prefill-tokens-per-s P] [--max-running M] [--json] \
+//!     [--ttft-slo-s T] [--prefill-tokens-per-s P] [--itl-base-ms B] \
+//!     [--itl-per-sequence-ms S] [--kv-cache-tokens K] [--max-running M] [--json] \
 //!     [--series FILE.csv] [--svg FILE.svg] [--warmup-s S]
 //! ```
 //!
@@ -34,7 +35,8 @@ struct Args {
 
 fn usage() -> &'static str {
     "usage: autoscale_sim --trace FILE --policy static|kpa|runai [--rate-scale K] [--min-replicas N] \
-     [--cold-start-s S] [--ttft-slo-s T] [--prefill-tokens-per-s P] [--max-running M] [--json] \
+     [--cold-start-s S] [--ttft-slo-s T] [--prefill-tokens-per-s P] [--itl-base-ms B] \
+     [--itl-per-sequence-ms S] [--kv-cache-tokens K] [--max-running M] [--json] \
      [--series FILE.csv] [--svg FILE.svg] [--warmup-s S]"
 }
 
@@ -69,6 +71,14 @@ fn parse_args() -> Result<Args, String> {
             "--prefill-tokens-per-s" => {
                 parsed.config.server.prefill_tokens_per_s = number(value()?, "--prefill-tokens-per-s")?;
             }
+            "--itl-base-ms" => parsed.config.server.itl_base_s = number(value()?, "--itl-base-ms")? / 1_000.0,
+            "--itl-per-sequence-ms" => {
+                parsed.config.server.itl_per_sequence_s =
+                    number(value()?, "--itl-per-sequence-ms")? / 1_000.0;
+            }
+            "--kv-cache-tokens" => {
+                parsed.config.server.kv_cache_tokens = number(value()?, "--kv-cache-tokens")? as u64;
+            }
             "--max-running" => parsed.config.server.max_running = number(value()?, "--max-running")? as u32,
             "--json" => parsed.json = true,
             "--series" => parsed.series = Some(value()?),
@@ -85,6 +95,21 @@ fn parse_args() -> Result<Args, String> {
     }
     if parsed.config.warmup_s.is_nan() || parsed.config.warmup_s < 0.0 {
         return Err("--warmup-s must be zero or more seconds".to_owned());
+    }
+    let server = &parsed.config.server;
+    let checks = [
+        ("--prefill-tokens-per-s", server.prefill_tokens_per_s > 0.0),
+        ("--itl-base-ms", server.itl_base_s > 0.0),
+        ("--itl-per-sequence-ms", server.itl_per_sequence_s >= 0.0),
+        ("--kv-cache-tokens", server.kv_cache_tokens > 0),
+        ("--max-running", server.max_running > 0),
+        ("--cold-start-s", server.startup_s >= 0.0),
+        ("--ttft-slo-s", parsed.config.ttft_slo_s > 0.0),
+    ];
+    if let Some((flag, _)) = checks.iter().find(|(_, ok)| !ok) {
+        return Err(format!(
+            "{flag} is out of range: give a positive number (zero allowed for start-up and per-sequence latency)"
+        ));
     }
     parsed.config.rate_scale = parsed.rate_scale;
     parsed.config.initial_replicas = parsed.min_replicas.max(1);
