@@ -5,7 +5,8 @@
 //! | module | crate | what it holds |
 //! | --- | --- | --- |
 //! | [`core`] | `runai-core` | Run:ai wire-format models, strict and lenient parsing, validation, the cluster model, the `InferenceWorkload` CRD (feature `kube`) |
-//! | [`sched`] | `runai-sched` | GPU scheduling engine: per-device accounting, gangs, topology and NVLink cliques, queues and preemption, scoring policies (fragmentation-aware by default), trace simulators |
+//! | [`sched`] | `runai-sched` | GPU scheduling engine: per-device accounting, gangs, topology and NVLink cliques, queues and preemption, scoring policies (fragmentation-aware by default); autoscaling (Knative KPA, Run:ai semantics, an LLM-aware policy); trace simulators |
+//! | `serve` | `runai-serve` | the runtime (feature `serve`, on by default): today an OpenAI-compatible model-server simulator |
 //!
 //! ```
 //! use runai::core::{parse, InferenceCreationRequest, Validate};
@@ -23,6 +24,9 @@
 
 pub use runai_core as core;
 pub use runai_sched as sched;
+#[cfg(feature = "serve")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
+pub use runai_serve as serve;
 
 // The README's example is compiled and run with the tests, so it cannot drift from the API.
 #[cfg(doctest)]

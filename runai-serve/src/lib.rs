@@ -1,0 +1,16 @@
+//! The runtime of a GPU inference platform.
+//!
+//! Today this crate holds [`model_sim`], an OpenAI-compatible model-server simulator with
+//! vLLM's metric names and configurable time to first token, inter-token latency,
+//! concurrency and error rate. The gateway's tests and benchmarks run against it, and so can
+//! anyone who wants an inference endpoint without a GPU.
+//!
+//! ```no_run
+//! use runai_serve::model_sim::{ModelSim, ModelSimConfig};
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! ModelSim::new(ModelSimConfig::default()).serve(listener, std::future::pending()).await
+//! # }
+//! ```
+
+pub mod model_sim;
