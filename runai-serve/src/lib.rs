@@ -1,6 +1,7 @@
 //! The runtime of a GPU inference platform.
 //!
-//! Today this crate holds [`model_sim`], an OpenAI-compatible model-server simulator with
+//! Today this crate holds the first part of the inference [`gateway`] (routing, balancing and
+//! streaming proxying) and [`model_sim`], an OpenAI-compatible model-server simulator with
 //! vLLM's metric names and configurable time to first token, inter-token latency,
 //! concurrency and error rate. The gateway's tests and benchmarks run against it, and so can
 //! anyone who wants an inference endpoint without a GPU.
@@ -13,4 +14,5 @@
 //! # }
 //! ```
 
+pub mod gateway;
 pub mod model_sim;

@@ -1,0 +1,299 @@
+//! The inference gateway's data plane: routes a request to its workload by host or path,
+//! picks a replica (least outstanding requests of two random choices) and proxies the
+//! request and its streaming response without buffering either, with hop-by-hop headers
+//! stripped and `X-Forwarded-*` set.
+//!
+//! The endpoint set is pushed in by whoever runs the gateway ([`Gateway::update_endpoints`])
+//! and read on the request path without locks.
+//!
+//! ```
+//! use runai_serve::gateway::{Gateway, GatewayConfig, WorkloadKey};
+//! let gateway = Gateway::new(GatewayConfig { domain: Some("serve.example.com".into()) });
+//! gateway.update_endpoints(&WorkloadKey::new("team-a", "llama"), &["http://10.0.0.7:8000"])?;
+//! // Requests to llama-team-a.serve.example.com or to /team-a/llama/... now reach 10.0.0.7.
+//! let _router: axum::Router = gateway.router();
+//! # Ok::<(), runai_serve::gateway::GatewayError>(())
+//! ```
+
+mod balance;
+mod headers;
+mod route;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::task::{Context, Poll};
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use balance::{Outstanding, Replica};
+pub use route::WorkloadKey;
+
+/// Settings of the gateway.
+///
+/// ```
+/// use runai_serve::gateway::GatewayConfig;
+/// assert!(GatewayConfig::default().domain.is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// The domain under which workloads are reached by host (`{workload}-{project}.{domain}`);
+    /// without it, only path routing (`/{project}/{workload}/...`) applies.
+    pub domain: Option<String>,
+}
+
+/// What went wrong configuring the gateway.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// A replica address is not an absolute `http://host:port` URL.
+    #[error(
+        "replica address `{address}` of workload {workload}: {reason}; give an absolute URL such as http://10.0.0.7:8000"
+    )]
+    BadReplicaAddress {
+        /// The workload.
+        workload: WorkloadKey,
+        /// The address given.
+        address: String,
+        /// Why it was refused.
+        reason: String,
+    },
+}
+
+/// The gateway: cheap to clone, all clones share endpoints and connection pool.
+///
+/// ```
+/// use runai_serve::gateway::{Gateway, GatewayConfig, WorkloadKey};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gateway = Gateway::new(GatewayConfig::default());
+/// gateway.update_endpoints(&WorkloadKey::new("team-a", "llama"), &["http://127.0.0.1:8000"])?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// // Serve until the shutdown future completes (here: at once).
+/// gateway.serve(listener, async {}).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: GatewayConfig,
+    endpoints: ArcSwap<HashMap<WorkloadKey, Arc<[Arc<Replica>]>>>,
+    client: Client<HttpConnector, Body>,
+    seed: AtomicU64,
+}
+
+impl Gateway {
+    /// A gateway with no workloads.
+    #[must_use]
+    pub fn new(config: GatewayConfig) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            // Below the usual 60-75 s upstream keep-alive, so the pool does not reuse a
+            // socket the replica is closing.
+            .pool_idle_timeout(std::time::Duration::from_secs(30))
+            .build(connector);
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                endpoints: ArcSwap::from_pointee(HashMap::new()),
+                client,
+                seed: AtomicU64::new(0x5EED),
+            }),
+        }
+    }
+
+    /// Sets the replicas of `workload` (an empty list keeps the workload known, with nothing
+    /// to serve it). Replicas that stay keep their outstanding-request counts.
+    ///
+    /// # Errors
+    /// [`GatewayError::BadReplicaAddress`] when an address is not an absolute http URL;
+    /// nothing changes then.
+    pub fn update_endpoints(&self, workload: &WorkloadKey, replicas: &[&str]) -> Result<(), GatewayError> {
+        let bad = |address: &str, reason: &str| GatewayError::BadReplicaAddress {
+            workload: workload.clone(),
+            address: address.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut uris = Vec::with_capacity(replicas.len());
+        for address in replicas {
+            let uri: Uri = address
+                .parse()
+                .map_err(|e: axum::http::uri::InvalidUri| bad(address, &e.to_string()))?;
+            if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+                return Err(bad(address, "only http://host:port addresses are supported"));
+            }
+            uris.push(uri);
+        }
+        self.inner.endpoints.rcu(|current| {
+            let old = current.get(workload);
+            let set: Vec<Arc<Replica>> = uris
+                .iter()
+                .map(|uri| {
+                    old.and_then(|old| old.iter().find(|r| r.base == *uri))
+                        .map_or_else(|| Arc::new(Replica::new(uri.clone())), Arc::clone)
+                })
+                .collect();
+            let mut next = HashMap::clone(current);
+            next.insert(workload.clone(), set.into());
+            next
+        });
+        Ok(())
+    }
+
+    /// Forgets `workload`; its requests get 404 from now on.
+    pub fn remove_workload(&self, workload: &WorkloadKey) {
+        self.inner.endpoints.rcu(|current| {
+            let mut next = HashMap::clone(current);
+            next.remove(workload);
+            next
+        });
+    }
+
+    /// The gateway as an axum router: every path is proxied.
+    pub fn router(&self) -> Router {
+        Router::new().fallback(proxy).with_state(Arc::clone(&self.inner))
+    }
+
+    /// Serves on `listener` until `shutdown` completes.
+    ///
+    /// # Errors
+    /// The I/O error that stopped the server.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    }
+}
+
+async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let host = parts.headers.get(header::HOST).cloned().or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let endpoints = inner.endpoints.load();
+    let Some(routed) = route::resolve(
+        &endpoints,
+        inner.config.domain.as_deref(),
+        host.as_ref().and_then(|h| h.to_str().ok()),
+        path_and_query,
+    ) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no workload serves {path_and_query}"),
+        );
+    };
+    let Some(outstanding) = balance::pick(routed.target, &inner.seed) else {
+        let mut response = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            &format!("workload {} has no ready replica", routed.key),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
+    let uri = match upstream_uri(&outstanding.replica().base, &routed.upstream_path) {
+        Ok(uri) => uri,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message),
+    };
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    headers::strip_hop_by_hop(&mut parts.headers);
+    headers::set_forwarded(&mut parts.headers, peer, host);
+    parts.headers.remove(header::HOST);
+    parts.uri = uri;
+    let upstream = Request::from_parts(parts, body);
+    match inner.client.request(upstream).await {
+        Ok(response) => {
+            let (mut parts, body) = response.into_parts();
+            headers::strip_hop_by_hop(&mut parts.headers);
+            Response::from_parts(
+                parts,
+                Body::new(Counted {
+                    body,
+                    _outstanding: outstanding,
+                }),
+            )
+        }
+        Err(e) => error(
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+            &format!(
+                "replica {} of workload {}: {e}",
+                outstanding.replica().base,
+                routed.key
+            ),
+        ),
+    }
+}
+
+/// The replica's base URL joined with the path and query to send.
+fn upstream_uri(base: &Uri, path_and_query: &str) -> Result<Uri, String> {
+    let mut parts = base.clone().into_parts();
+    parts.path_and_query = Some(
+        path_and_query
+            .parse()
+            .map_err(|e| format!("path `{path_and_query}`: {e}"))?,
+    );
+    Uri::from_parts(parts).map_err(|e| format!("path `{path_and_query}`: {e}"))
+}
+
+/// A response body that keeps its request counted against the replica until it ends or
+/// the client goes away.
+struct Counted<B> {
+    body: B,
+    _outstanding: Outstanding,
+}
+
+impl<B: http_body::Body + Unpin> http_body::Body for Counted<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+fn error(status: StatusCode, kind: &str, message: &str) -> Response {
+    let body = serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": null}});
+    (status, axum::Json(body)).into_response()
+}

@@ -1,0 +1,236 @@
+//! The gateway over real loopback sockets, in front of model-server simulators.
+
+use axum::http::HeaderMap;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use runai_serve::gateway::{Gateway, GatewayConfig, GatewayError, WorkloadKey};
+use runai_serve::model_sim::{ModelSim, ModelSimConfig};
+use serde_json::{Value, json};
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+async fn listen() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    (listener, format!("http://{address}"))
+}
+
+async fn start_sim(model: &str) -> String {
+    let (listener, base) = listen().await;
+    let config = ModelSimConfig {
+        model: model.to_owned(),
+        ..ModelSimConfig::default()
+    };
+    tokio::spawn(ModelSim::new(config).serve(listener, std::future::pending()));
+    base
+}
+
+async fn start_gateway(gateway: &Gateway) -> String {
+    let (listener, base) = listen().await;
+    tokio::spawn(gateway.clone().serve(listener, std::future::pending()));
+    base
+}
+
+/// An upstream that answers every request with the headers and path it received.
+async fn start_echo() -> String {
+    let (listener, base) = listen().await;
+    let app = axum::Router::new().fallback(|headers: HeaderMap, uri: axum::http::Uri| async move {
+        let headers: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::from(v.to_str().unwrap_or(""))))
+            .collect();
+        axum::Json(json!({"path": uri.to_string(), "headers": headers}))
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+fn client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+async fn send(client: &HttpClient, request: hyper::Request<Full<Bytes>>) -> (u16, HeaderMap, String) {
+    let response = client.request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8(body.to_vec()).unwrap())
+}
+
+fn post(url: &str, body: &Value) -> hyper::Request<Full<Bytes>> {
+    hyper::Request::post(url)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stream_passes_through_by_path_and_by_host() {
+    let sim = start_sim("llama").await;
+    let gateway = Gateway::new(GatewayConfig {
+        domain: Some("serve.test".to_owned()),
+    });
+    gateway
+        .update_endpoints(&WorkloadKey::new("team-a", "llama"), &[&sim])
+        .unwrap();
+    let base = start_gateway(&gateway).await;
+    let body = json!({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, "stream": true});
+
+    let (status, headers, text) = send(
+        &client(),
+        post(&format!("{base}/team-a/llama/v1/chat/completions"), &body),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(headers["content-type"], "text/event-stream");
+    let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert_eq!(events.len(), 4 + 1 + 1, "{text}");
+    assert_eq!(*events.last().unwrap(), "data: [DONE]");
+
+    let mut by_host = post(&format!("{base}/v1/chat/completions"), &body);
+    by_host
+        .headers_mut()
+        .insert("host", "llama-team-a.serve.test".parse().unwrap());
+    let (status, _, text) = send(&client(), by_host).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.ends_with("data: [DONE]\n\n"));
+}
+
+#[tokio::test]
+async fn unknown_workloads_get_404_and_empty_ones_503_with_retry_after() {
+    let gateway = Gateway::new(GatewayConfig::default());
+    gateway
+        .update_endpoints(&WorkloadKey::new("p", "idle"), &[])
+        .unwrap();
+    let base = start_gateway(&gateway).await;
+    let (status, _, text) = send(
+        &client(),
+        post(&format!("{base}/p/nothing/v1/completions"), &json!({})),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let error: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/p/nothing/v1/completions")
+    );
+    let (status, headers, text) = send(
+        &client(),
+        post(&format!("{base}/p/idle/v1/completions"), &json!({})),
+    )
+    .await;
+    assert_eq!(status, 503, "{text}");
+    assert_eq!(headers["retry-after"], "1");
+    assert!(text.contains("p/idle has no ready replica"), "{text}");
+}
+
+#[tokio::test]
+async fn hop_by_hop_headers_stay_behind_and_forwarded_headers_are_the_gateways() {
+    let echo = start_echo().await;
+    let gateway = Gateway::new(GatewayConfig::default());
+    gateway
+        .update_endpoints(&WorkloadKey::new("p", "echo"), &[&echo])
+        .unwrap();
+    let base = start_gateway(&gateway).await;
+    let request = hyper::Request::get(format!("{base}/p/echo/v1/models?x=1"))
+        .header("connection", "x-secret")
+        .header("x-secret", "do not forward")
+        .header("te", "trailers")
+        .header("x-forwarded-for", "6.6.6.6")
+        .header("x-kept", "yes")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let (status, _, text) = send(&client(), request).await;
+    assert_eq!(status, 200, "{text}");
+    let seen: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(seen["path"], "/v1/models?x=1");
+    let headers = &seen["headers"];
+    assert!(headers.get("x-secret").is_none(), "{headers}");
+    assert!(headers.get("te").is_none(), "{headers}");
+    assert_eq!(headers["x-kept"], "yes");
+    assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(headers["x-forwarded-proto"], "http");
+    assert!(
+        headers["x-forwarded-host"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+}
+
+#[tokio::test]
+async fn requests_spread_over_replicas() {
+    let (a, b) = (start_sim("m").await, start_sim("m").await);
+    let gateway = Gateway::new(GatewayConfig::default());
+    gateway
+        .update_endpoints(&WorkloadKey::new("p", "m"), &[&a, &b])
+        .unwrap();
+    let base = start_gateway(&gateway).await;
+    let client = client();
+    for _ in 0..40 {
+        let (status, _, _) = send(
+            &client,
+            post(
+                &format!("{base}/p/m/v1/completions"),
+                &json!({"prompt": "x", "max_tokens": 1}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let mut served = Vec::new();
+    for sim in [&a, &b] {
+        let (_, _, metrics) = send(
+            &client,
+            hyper::Request::get(format!("{sim}/metrics"))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await;
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with("vllm:prompt_tokens_total"))
+            .unwrap();
+        served.push(line.rsplit(' ').next().unwrap().parse::<u32>().unwrap());
+    }
+    assert_eq!(served.iter().sum::<u32>(), 40);
+    assert!(served.iter().all(|n| *n >= 10), "{served:?}");
+}
+
+#[tokio::test]
+async fn a_replica_that_refuses_connections_gives_502() {
+    // Bind and drop a listener to get a port nothing listens on.
+    let (listener, dead) = listen().await;
+    drop(listener);
+    let gateway = Gateway::new(GatewayConfig::default());
+    gateway
+        .update_endpoints(&WorkloadKey::new("p", "m"), &[&dead])
+        .unwrap();
+    let base = start_gateway(&gateway).await;
+    let (status, _, text) = send(
+        &client(),
+        post(&format!("{base}/p/m/v1/completions"), &json!({"prompt": "x"})),
+    )
+    .await;
+    assert_eq!(status, 502, "{text}");
+    assert!(text.contains("p/m"), "{text}");
+}
+
+#[test]
+fn bad_replica_addresses_are_refused_with_the_reason() {
+    let gateway = Gateway::new(GatewayConfig::default());
+    let err = gateway
+        .update_endpoints(&WorkloadKey::new("p", "m"), &["10.0.0.1:8000/x"])
+        .unwrap_err();
+    assert!(matches!(err, GatewayError::BadReplicaAddress { .. }));
+    assert!(err.to_string().contains("10.0.0.1:8000/x"), "{err}");
+    let err = gateway
+        .update_endpoints(&WorkloadKey::new("p", "m"), &["https://a:1"])
+        .unwrap_err();
+    assert!(err.to_string().contains("only http://"), "{err}");
+}
