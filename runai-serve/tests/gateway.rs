@@ -6,7 +6,7 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use runai_serve::gateway::{Gateway, GatewayConfig, GatewayError, WorkloadKey};
+use runai_serve::gateway::{Gateway, GatewayConfig, GatewayError, WorkloadKey, WorkloadLimits};
 use runai_serve::model_sim::{ModelSim, ModelSimConfig};
 use serde_json::{Value, json};
 
@@ -233,4 +233,79 @@ fn bad_replica_addresses_are_refused_with_the_reason() {
         .update_endpoints(&WorkloadKey::new("p", "m"), &["https://a:1"])
         .unwrap_err();
     assert!(err.to_string().contains("only http://"), "{err}");
+}
+
+/// Waits until the simulator at `sim` runs `n` requests (bounded, so a bug fails the test
+/// instead of hanging it).
+async fn wait_running(client: &HttpClient, sim: &str, n: u32) {
+    let wanted = format!("vllm:num_requests_running{{model_name=\"sim-model\"}} {n}");
+    for _ in 0..500 {
+        let request = hyper::Request::get(format!("{sim}/metrics"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        if send(client, request).await.2.contains(&wanted) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the simulator never ran {n} requests");
+}
+
+#[tokio::test]
+async fn the_hard_limit_queues_then_refuses_and_the_timeout_bounds_the_wait() {
+    let (listener, sim) = listen().await;
+    let slow = ModelSimConfig {
+        itl: std::time::Duration::from_millis(100),
+        ..ModelSimConfig::default()
+    };
+    tokio::spawn(ModelSim::new(slow).serve(listener, std::future::pending()));
+    let gateway = Gateway::new(GatewayConfig::default());
+    let key = WorkloadKey::new("p", "m");
+    gateway.update_endpoints(&key, &[&sim]).unwrap();
+    gateway.set_limits(
+        &key,
+        WorkloadLimits {
+            concurrency_hard_limit: Some(1),
+            queue_depth: 1,
+            request_timeout: None,
+        },
+    );
+    let base = start_gateway(&gateway).await;
+    let url = format!("{base}/p/m/v1/completions");
+    let client = client();
+    let spawn_request = |max_tokens: u32, stream: bool| {
+        let body = json!({"prompt": "x", "max_tokens": max_tokens, "stream": stream});
+        let (client, request) = (client.clone(), post(&url, &body));
+        tokio::spawn(async move { send(&client, request).await })
+    };
+    // One request holds the only slot (2 s of tokens) ...
+    let running = spawn_request(20, false);
+    wait_running(&client, &sim, 1).await;
+    // ... of the next two, one takes the only queue place and the other is refused.
+    let (second, third) = (spawn_request(1, false), spawn_request(1, false));
+    let (second, third) = (second.await.unwrap(), third.await.unwrap());
+    let mut statuses = [second.0, third.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 503], "{second:?} {third:?}");
+    let refused = if second.0 == 503 { &second } else { &third };
+    assert_eq!(refused.1["retry-after"], "1");
+    assert_eq!(running.await.unwrap().0, 200);
+
+    // With a request timeout, a request that cannot get a slot in time gets 504. The timeout
+    // covers the response headers, not the body: a stream that outlasts it goes on.
+    gateway.set_limits(
+        &key,
+        WorkloadLimits {
+            concurrency_hard_limit: Some(1),
+            queue_depth: 10,
+            request_timeout: Some(std::time::Duration::from_millis(150)),
+        },
+    );
+    let holding = spawn_request(20, true);
+    wait_running(&client, &sim, 1).await;
+    let (status, _, text) = send(&client, post(&url, &json!({"prompt": "x", "max_tokens": 1}))).await;
+    assert_eq!(status, 504, "{text}");
+    let (status, _, events) = holding.await.unwrap();
+    assert_eq!(status, 200);
+    assert!(events.ends_with("data: [DONE]\n\n"), "{events}");
 }

@@ -6,18 +6,23 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use axum::http::Uri;
 
-/// One replica of a workload and the requests it has outstanding through this gateway.
+use super::queue::{Admission, WorkloadLimits};
+
+/// One replica of a workload, the requests it has outstanding through this gateway (queued
+/// ones included), and its slots and queue.
 #[derive(Debug)]
 pub(crate) struct Replica {
     pub(crate) base: Uri,
     outstanding: AtomicUsize,
+    pub(crate) admission: Admission,
 }
 
 impl Replica {
-    pub(crate) fn new(base: Uri) -> Self {
+    pub(crate) fn new(base: Uri, limits: &WorkloadLimits) -> Self {
         Self {
             base,
             outstanding: AtomicUsize::new(0),
+            admission: Admission::new(limits),
         }
     }
 }
@@ -75,7 +80,12 @@ mod tests {
 
     fn replicas(n: usize) -> Vec<Arc<Replica>> {
         (0..n)
-            .map(|i| Arc::new(Replica::new(format!("http://10.0.0.{i}:8000").parse().unwrap())))
+            .map(|i| {
+                Arc::new(Replica::new(
+                    format!("http://10.0.0.{i}:8000").parse().unwrap(),
+                    &WorkloadLimits::default(),
+                ))
+            })
             .collect()
     }
 

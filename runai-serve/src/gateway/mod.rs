@@ -1,7 +1,9 @@
 //! The inference gateway's data plane: routes a request to its workload by host or path,
-//! picks a replica (least outstanding requests of two random choices) and proxies the
-//! request and its streaming response without buffering either, with hop-by-hop headers
-//! stripped and `X-Forwarded-*` set.
+//! picks a replica (least outstanding requests of two random choices), applies Knative's
+//! queue-proxy semantics in front of it ([`WorkloadLimits`]: a hard concurrency limit, a
+//! bounded queue refused with 503 and `Retry-After` when full, a request timeout answered
+//! with 504) and proxies the request and its streaming response without buffering either,
+//! with hop-by-hop headers stripped and `X-Forwarded-*` set.
 //!
 //! The endpoint set is pushed in by whoever runs the gateway ([`Gateway::update_endpoints`])
 //! and read on the request path without locks.
@@ -17,6 +19,7 @@
 
 mod balance;
 mod headers;
+mod queue;
 mod route;
 
 use std::collections::HashMap;
@@ -38,6 +41,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use balance::{Outstanding, Replica};
+pub use queue::WorkloadLimits;
 pub use route::WorkloadKey;
 
 /// Settings of the gateway.
@@ -90,10 +94,17 @@ pub struct Gateway {
     inner: Arc<Inner>,
 }
 
+/// A workload's replicas and the limits each applies.
+#[derive(Debug, Default)]
+struct Backend {
+    replicas: Vec<Arc<Replica>>,
+    limits: WorkloadLimits,
+}
+
 #[derive(Debug)]
 struct Inner {
     config: GatewayConfig,
-    endpoints: ArcSwap<HashMap<WorkloadKey, Arc<[Arc<Replica>]>>>,
+    endpoints: ArcSwap<HashMap<WorkloadKey, Arc<Backend>>>,
     client: Client<HttpConnector, Body>,
     seed: AtomicU64,
 }
@@ -143,18 +154,35 @@ impl Gateway {
         }
         self.inner.endpoints.rcu(|current| {
             let old = current.get(workload);
-            let set: Vec<Arc<Replica>> = uris
+            let limits = old.map(|b| b.limits).unwrap_or_default();
+            let replicas = uris
                 .iter()
                 .map(|uri| {
-                    old.and_then(|old| old.iter().find(|r| r.base == *uri))
-                        .map_or_else(|| Arc::new(Replica::new(uri.clone())), Arc::clone)
+                    old.and_then(|old| old.replicas.iter().find(|r| r.base == *uri))
+                        .map_or_else(|| Arc::new(Replica::new(uri.clone(), &limits)), Arc::clone)
                 })
                 .collect();
             let mut next = HashMap::clone(current);
-            next.insert(workload.clone(), set.into());
+            next.insert(workload.clone(), Arc::new(Backend { replicas, limits }));
             next
         });
         Ok(())
+    }
+
+    /// Sets the per-replica limits of `workload` (known or not yet known). Requests already
+    /// admitted keep their slots; new ones count against the new limits.
+    pub fn set_limits(&self, workload: &WorkloadKey, limits: WorkloadLimits) {
+        self.inner.endpoints.rcu(|current| {
+            let replicas = current.get(workload).map_or_else(Vec::new, |old| {
+                old.replicas
+                    .iter()
+                    .map(|r| Arc::new(Replica::new(r.base.clone(), &limits)))
+                    .collect()
+            });
+            let mut next = HashMap::clone(current);
+            next.insert(workload.clone(), Arc::new(Backend { replicas, limits }));
+            next
+        });
     }
 
     /// Forgets `workload`; its requests get 404 from now on.
@@ -207,7 +235,8 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
             &format!("no workload serves {path_and_query}"),
         );
     };
-    let Some(outstanding) = balance::pick(routed.target, &inner.seed) else {
+    let backend = routed.target;
+    let Some(outstanding) = balance::pick(&backend.replicas, &inner.seed) else {
         let mut response = error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -231,17 +260,53 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     parts.headers.remove(header::HOST);
     parts.uri = uri;
     let upstream = Request::from_parts(parts, body);
-    match inner.client.request(upstream).await {
+    // The deadline covers the wait for a slot and the replica's response headers, not the
+    // body: a token stream may rightly last longer than any request timeout.
+    let deadline = backend
+        .limits
+        .request_timeout
+        .map(|d| tokio::time::Instant::now() + d);
+    let slot = match outstanding
+        .replica()
+        .admission
+        .admit(backend.limits.request_timeout)
+        .await
+    {
+        Ok(slot) => slot,
+        Err(queue::Refused::QueueFull) => {
+            let mut response = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                &format!(
+                    "workload {}: every replica slot and queue place is taken",
+                    routed.key
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
+        Err(queue::Refused::TimedOut) => return timed_out(routed.key),
+    };
+    let sent = inner.client.request(upstream);
+    let answer = match deadline {
+        Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
+            Ok(answer) => answer,
+            Err(_) => return timed_out(routed.key),
+        },
+        None => sent.await,
+    };
+    match answer {
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             headers::strip_hop_by_hop(&mut parts.headers);
-            Response::from_parts(
-                parts,
-                Body::new(Counted {
-                    body,
-                    _outstanding: outstanding,
-                }),
-            )
+            let body = Counted {
+                body,
+                _slot: slot,
+                _outstanding: outstanding,
+            };
+            Response::from_parts(parts, Body::new(body))
         }
         Err(e) => error(
             StatusCode::BAD_GATEWAY,
@@ -255,6 +320,14 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     }
 }
 
+fn timed_out(workload: &WorkloadKey) -> Response {
+    error(
+        StatusCode::GATEWAY_TIMEOUT,
+        "timeout",
+        &format!("workload {workload}: no response within the request timeout"),
+    )
+}
+
 /// The replica's base URL joined with the path and query to send.
 fn upstream_uri(base: &Uri, path_and_query: &str) -> Result<Uri, String> {
     let mut parts = base.clone().into_parts();
@@ -266,10 +339,11 @@ fn upstream_uri(base: &Uri, path_and_query: &str) -> Result<Uri, String> {
     Uri::from_parts(parts).map_err(|e| format!("path `{path_and_query}`: {e}"))
 }
 
-/// A response body that keeps its request counted against the replica until it ends or
-/// the client goes away.
+/// A response body that keeps its request's slot and its count against the replica until it
+/// ends or the client goes away.
 struct Counted<B> {
     body: B,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
     _outstanding: Outstanding,
 }
 
