@@ -309,3 +309,123 @@ async fn the_hard_limit_queues_then_refuses_and_the_timeout_bounds_the_wait() {
     assert_eq!(status, 200);
     assert!(events.ends_with("data: [DONE]\n\n"), "{events}");
 }
+
+/// The value of the sample in `metrics` whose line starts with `prefix`.
+fn sample(metrics: &str, prefix: &str) -> f64 {
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no sample {prefix} in\n{metrics}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn token_metrics_follow_the_stream() {
+    let (listener, sim) = listen().await;
+    let timed = ModelSimConfig {
+        ttft: std::time::Duration::from_millis(50),
+        itl: std::time::Duration::from_millis(10),
+        ..ModelSimConfig::default()
+    };
+    tokio::spawn(ModelSim::new(timed).serve(listener, std::future::pending()));
+    let gateway = Gateway::new(GatewayConfig::default());
+    gateway
+        .update_endpoints(&WorkloadKey::new("p", "m"), &[&sim])
+        .unwrap();
+    let base = start_gateway(&gateway).await;
+    let client = client();
+    let url = format!("{base}/p/m/v1/chat/completions");
+    let messages = json!([{"role": "user", "content": "three word prompt"}]);
+    // Without usage the gateway counts content chunks; with it, usage wins.
+    let plain = json!({"messages": messages, "max_tokens": 5, "stream": true});
+    let with_usage = json!({"messages": messages, "max_tokens": 4, "stream": true,
+                            "stream_options": {"include_usage": true}});
+    assert_eq!(send(&client, post(&url, &plain)).await.0, 200);
+    assert_eq!(send(&client, post(&url, &with_usage)).await.0, 200);
+    assert_eq!(
+        send(&client, post(&format!("{base}/p/nothing/v1/models"), &json!({})))
+            .await
+            .0,
+        404
+    );
+
+    // A request is recorded when its response body ends, which the server may see a moment
+    // after the client has read the last byte: wait for both (bounded).
+    let w = "{workload=\"p/m\"";
+    let duration_count = format!("runai_gateway_request_duration_seconds_count{w}}} 2");
+    let mut metrics = gateway.metrics_text();
+    for _ in 0..200 {
+        if metrics.contains(&duration_count) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        metrics = gateway.metrics_text();
+    }
+    assert_eq!(
+        sample(
+            &metrics,
+            "runai_gateway_requests_total{workload=\"p/m\",status=\"200\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "runai_gateway_requests_total{workload=\"\",status=\"404\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            &format!("runai_gateway_tokens_total{w},kind=\"completion\"}}")
+        ),
+        9.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            &format!("runai_gateway_tokens_total{w},kind=\"prompt\"}}")
+        ),
+        3.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            &format!("runai_gateway_time_to_first_token_seconds_count{w}}}")
+        ),
+        2.0
+    );
+    // The first token cannot come before the server's configured 50 ms.
+    assert!(
+        sample(
+            &metrics,
+            &format!("runai_gateway_time_to_first_token_seconds_sum{w}}}")
+        ) >= 0.1
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            &format!("runai_gateway_inter_token_latency_seconds_count{w}}}")
+        ),
+        4.0 + 3.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            &format!("runai_gateway_request_duration_seconds_count{w}}}")
+        ),
+        2.0
+    );
+
+    // The metrics router serves the same text.
+    let (admin_listener, admin) = listen().await;
+    let router = gateway.metrics_router();
+    tokio::spawn(async move { axum::serve(admin_listener, router).await });
+    let request = hyper::Request::get(format!("{admin}/metrics"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let (status, _, text) = send(&client, request).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("runai_gateway_tokens_total"), "{text}");
+}

@@ -3,7 +3,9 @@
 //! queue-proxy semantics in front of it ([`WorkloadLimits`]: a hard concurrency limit, a
 //! bounded queue refused with 503 and `Retry-After` when full, a request timeout answered
 //! with 504) and proxies the request and its streaming response without buffering either,
-//! with hop-by-hop headers stripped and `X-Forwarded-*` set.
+//! with hop-by-hop headers stripped and `X-Forwarded-*` set. OpenAI-compatible responses
+//! are metered on the way (time to first token, inter-token latency, tokens) into
+//! Prometheus metrics ([`Gateway::metrics_text`]).
 //!
 //! The endpoint set is pushed in by whoever runs the gateway ([`Gateway::update_endpoints`])
 //! and read on the request path without locks.
@@ -19,8 +21,10 @@
 
 mod balance;
 mod headers;
+mod metrics;
 mod queue;
 mod route;
+mod tokens;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,6 +33,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use axum::Router;
@@ -107,6 +112,7 @@ struct Inner {
     endpoints: ArcSwap<HashMap<WorkloadKey, Arc<Backend>>>,
     client: Client<HttpConnector, Body>,
     seed: AtomicU64,
+    metrics: metrics::GatewayMetrics,
 }
 
 impl Gateway {
@@ -126,6 +132,7 @@ impl Gateway {
                 endpoints: ArcSwap::from_pointee(HashMap::new()),
                 client,
                 seed: AtomicU64::new(0x5EED),
+                metrics: metrics::GatewayMetrics::new(),
             }),
         }
     }
@@ -194,6 +201,31 @@ impl Gateway {
         });
     }
 
+    /// The gateway's metrics in the Prometheus (OpenMetrics) text format: requests by
+    /// workload and status, end-to-end latency, and for OpenAI-compatible traffic time to
+    /// first token, inter-token latency and tokens.
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics.encode()
+    }
+
+    /// A router serving [`Gateway::metrics_text`] on `GET /metrics`, for an admin listener
+    /// apart from the proxied traffic.
+    pub fn metrics_router(&self) -> Router {
+        let gateway = self.clone();
+        Router::new().route(
+            "/metrics",
+            axum::routing::get(move || async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    gateway.metrics_text(),
+                )
+            }),
+        )
+    }
+
     /// The gateway as an axum router: every path is proxied.
     pub fn router(&self) -> Router {
         Router::new().fallback(proxy).with_state(Arc::clone(&self.inner))
@@ -214,6 +246,18 @@ impl Gateway {
 }
 
 async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+    let arrived = Instant::now();
+    let (response, workload) = forward(&inner, request, arrived).await;
+    let workload = workload.as_ref().map_or(String::new(), ToString::to_string);
+    inner.metrics.count(&workload, response.status().as_u16());
+    response
+}
+
+/// The OpenAI endpoints whose responses are metered in tokens.
+const METERED_PATHS: [&str; 3] = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"];
+
+/// Routes, admits and proxies one request: the response, and the workload when one matched.
+async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Response, Option<WorkloadKey>) {
     let (mut parts, body) = request.into_parts();
     let host = parts.headers.get(header::HOST).cloned().or_else(|| {
         parts
@@ -229,28 +273,29 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         host.as_ref().and_then(|h| h.to_str().ok()),
         path_and_query,
     ) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!("no workload serves {path_and_query}"),
-        );
+        let message = format!("no workload serves {path_and_query}");
+        return (error(StatusCode::NOT_FOUND, "not_found", &message), None);
     };
+    let key = routed.key.clone();
     let backend = routed.target;
     let Some(outstanding) = balance::pick(&backend.replicas, &inner.seed) else {
-        let mut response = error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            &format!("workload {} has no ready replica", routed.key),
+        let message = format!("workload {key} has no ready replica");
+        return (
+            retry_later(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &message)),
+            Some(key),
         );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return response;
     };
     let uri = match upstream_uri(&outstanding.replica().base, &routed.upstream_path) {
         Ok(uri) => uri,
-        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message),
+        Err(message) => {
+            return (
+                error(StatusCode::BAD_REQUEST, "invalid_request_error", &message),
+                Some(key),
+            );
+        }
     };
+    let metered =
+        parts.method == axum::http::Method::POST && METERED_PATHS.iter().any(|p| uri.path().ends_with(p));
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -262,38 +307,24 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let upstream = Request::from_parts(parts, body);
     // The deadline covers the wait for a slot and the replica's response headers, not the
     // body: a token stream may rightly last longer than any request timeout.
-    let deadline = backend
-        .limits
-        .request_timeout
-        .map(|d| tokio::time::Instant::now() + d);
-    let slot = match outstanding
-        .replica()
-        .admission
-        .admit(backend.limits.request_timeout)
-        .await
-    {
+    let timeout = backend.limits.request_timeout;
+    let deadline = timeout.map(|d| tokio::time::Instant::now() + d);
+    let slot = match outstanding.replica().admission.admit(timeout).await {
         Ok(slot) => slot,
         Err(queue::Refused::QueueFull) => {
-            let mut response = error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                &format!(
-                    "workload {}: every replica slot and queue place is taken",
-                    routed.key
-                ),
+            let message = format!("workload {key}: every replica slot and queue place is taken");
+            return (
+                retry_later(error(StatusCode::SERVICE_UNAVAILABLE, "overloaded", &message)),
+                Some(key),
             );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return response;
         }
-        Err(queue::Refused::TimedOut) => return timed_out(routed.key),
+        Err(queue::Refused::TimedOut) => return (timed_out(&key), Some(key)),
     };
     let sent = inner.client.request(upstream);
     let answer = match deadline {
         Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
             Ok(answer) => answer,
-            Err(_) => return timed_out(routed.key),
+            Err(_) => return (timed_out(&key), Some(key)),
         },
         None => sent.await,
     };
@@ -301,23 +332,39 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             headers::strip_hop_by_hop(&mut parts.headers);
+            let streaming = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/event-stream"));
             let body = Counted {
                 body,
+                meter: metered.then(|| tokens::TokenMeter::new(arrived, streaming)),
+                finish: Some(Finish {
+                    inner: Arc::clone(inner),
+                    workload: key.to_string(),
+                    arrived,
+                }),
                 _slot: slot,
                 _outstanding: outstanding,
             };
-            Response::from_parts(parts, Body::new(body))
+            (Response::from_parts(parts, Body::new(body)), Some(key))
         }
-        Err(e) => error(
-            StatusCode::BAD_GATEWAY,
-            "upstream_error",
-            &format!(
-                "replica {} of workload {}: {e}",
-                outstanding.replica().base,
-                routed.key
-            ),
-        ),
+        Err(e) => {
+            let message = format!("replica {} of workload {key}: {e}", outstanding.replica().base);
+            (
+                error(StatusCode::BAD_GATEWAY, "upstream_error", &message),
+                Some(key),
+            )
+        }
     }
+}
+
+fn retry_later(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 fn timed_out(workload: &WorkloadKey) -> Response {
@@ -340,22 +387,63 @@ fn upstream_uri(base: &Uri, path_and_query: &str) -> Result<Uri, String> {
 }
 
 /// A response body that keeps its request's slot and its count against the replica until it
-/// ends or the client goes away.
-struct Counted<B> {
-    body: B,
+/// ends or the client goes away, measuring tokens on the way and recording the request's
+/// metrics at its end.
+struct Counted {
+    body: hyper::body::Incoming,
+    meter: Option<tokens::TokenMeter>,
+    finish: Option<Finish>,
     _slot: Option<tokio::sync::OwnedSemaphorePermit>,
     _outstanding: Outstanding,
 }
 
-impl<B: http_body::Body + Unpin> http_body::Body for Counted<B> {
-    type Data = B::Data;
-    type Error = B::Error;
+/// What recording a finished request needs.
+struct Finish {
+    inner: Arc<Inner>,
+    workload: String,
+    arrived: Instant,
+}
+
+impl Counted {
+    fn finish(&mut self) {
+        if let Some(finish) = self.finish.take() {
+            let now = Instant::now();
+            let stats = self.meter.take().map(|meter| meter.finish(now));
+            let duration = (now - finish.arrived).as_secs_f64();
+            finish
+                .inner
+                .metrics
+                .record(&finish.workload, duration, stats.as_ref());
+        }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        // A client that went away mid-stream still counts, with what was measured.
+        self.finish();
+    }
+}
+
+impl http_body::Body for Counted {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(meter), Some(data)) = (self.meter.as_mut(), frame.data_ref()) {
+                    meter.feed(data, Instant::now());
+                }
+            }
+            Poll::Ready(None) => self.finish(),
+            _ => {}
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

@@ -1,0 +1,199 @@
+//! Token-level measurement of OpenAI-compatible responses as they pass through: time to
+//! first token, inter-token latency and token counts, read from server-sent events (or from
+//! a whole JSON body) without holding them back.
+//!
+//! Output tokens come from `usage` when the server sends it, else from the content-bearing
+//! chunks counted (one chunk is usually one token; servers that bundle tokens are
+//! undercounted, which is why `usage` wins).
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Largest whole JSON body read for `usage`; larger ones are passed on unmeasured.
+const MAX_JSON_BODY: usize = 1 << 20;
+
+/// What one response measured.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct TokenStats {
+    pub(crate) ttft: Option<Duration>,
+    /// Gaps between successive content chunks.
+    pub(crate) itls: Vec<Duration>,
+    pub(crate) prompt_tokens: Option<u64>,
+    pub(crate) completion_tokens: Option<u64>,
+}
+
+/// Reads a response body frame by frame.
+#[derive(Debug)]
+pub(crate) struct TokenMeter {
+    started: Instant,
+    streaming: bool,
+    /// The unfinished line (SSE) or the body so far (JSON).
+    pending: Vec<u8>,
+    last_token: Option<Instant>,
+    chunks: u64,
+    /// A JSON body too large to read for `usage`.
+    too_large: bool,
+    stats: TokenStats,
+}
+
+impl TokenMeter {
+    /// A meter for a response that is an event stream (`streaming`) or a JSON body, to a
+    /// request sent at `started`.
+    pub(crate) fn new(started: Instant, streaming: bool) -> Self {
+        Self {
+            started,
+            streaming,
+            pending: Vec::new(),
+            last_token: None,
+            chunks: 0,
+            too_large: false,
+            stats: TokenStats::default(),
+        }
+    }
+
+    /// Reads `bytes` that arrived at `now`.
+    pub(crate) fn feed(&mut self, bytes: &[u8], now: Instant) {
+        if !self.streaming {
+            if self.too_large || self.pending.len() + bytes.len() > MAX_JSON_BODY {
+                self.too_large = true;
+                self.pending = Vec::new();
+            } else {
+                self.pending.extend_from_slice(bytes);
+            }
+            return;
+        }
+        // Events may split anywhere across frames: keep the unfinished line for later.
+        let mut rest = bytes;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            let (line, tail) = rest.split_at(end);
+            rest = &tail[1..];
+            if self.pending.is_empty() {
+                self.line(line, now);
+            } else {
+                let mut whole = std::mem::take(&mut self.pending);
+                whole.extend_from_slice(line);
+                self.line(&whole, now);
+            }
+        }
+        self.pending.extend_from_slice(rest);
+    }
+
+    fn line(&mut self, line: &[u8], now: Instant) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(payload) = line.strip_prefix(b"data:") else {
+            return; // comments, keep-alives, `event:` and `id:` lines
+        };
+        let payload = payload.trim_ascii();
+        if payload == b"[DONE]" {
+            return;
+        }
+        let Ok(chunk) = serde_json::from_slice::<Value>(payload) else {
+            return;
+        };
+        if has_content(&chunk) {
+            self.chunks += 1;
+            match self.last_token {
+                None => self.stats.ttft = Some(now - self.started),
+                Some(last) => self.stats.itls.push(now - last),
+            }
+            self.last_token = Some(now);
+        }
+        self.read_usage(&chunk);
+    }
+
+    fn read_usage(&mut self, body: &Value) {
+        if let Some(usage) = body.get("usage").filter(|u| u.is_object()) {
+            self.stats.prompt_tokens = usage.get("prompt_tokens").and_then(Value::as_u64);
+            self.stats.completion_tokens = usage.get("completion_tokens").and_then(Value::as_u64);
+        }
+    }
+
+    /// The measurements, once the body has ended.
+    pub(crate) fn finish(mut self, now: Instant) -> TokenStats {
+        if !self.streaming && !self.pending.is_empty() {
+            if let Ok(body) = serde_json::from_slice::<Value>(&self.pending) {
+                self.read_usage(&body);
+                if self.stats.completion_tokens.is_some() {
+                    // A whole response's first token is its last byte.
+                    self.stats.ttft = Some(now - self.started);
+                }
+            }
+        } else if self.stats.completion_tokens.is_none() && self.chunks > 0 {
+            self.stats.completion_tokens = Some(self.chunks);
+        }
+        self.stats
+    }
+}
+
+/// Whether a chunk carries generated text (chat `delta.content`, completion `text`).
+fn has_content(chunk: &Value) -> bool {
+    chunk
+        .get("choices")
+        .and_then(Value::as_array)
+        .is_some_and(|choices| {
+            choices.iter().any(|c| {
+                let text = c
+                    .get("delta")
+                    .and_then(|d| d.get("content"))
+                    .or_else(|| c.get("text"));
+                text.and_then(Value::as_str).is_some_and(|t| !t.is_empty())
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(start: Instant, ms: u64) -> Instant {
+        start + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn events_split_across_frames_and_crlf_are_read() {
+        let t0 = Instant::now();
+        let mut meter = TokenMeter::new(t0, true);
+        meter.feed(b": keep-alive\r\n\r\ndata: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"}}]}\r\n\r\nda", at(t0, 100));
+        meter.feed(
+            b"ta: {\"choices\":[{\"delta\":{\"content\":\" there\"}}]}\n\n",
+            at(t0, 130),
+        );
+        meter.feed(
+            b"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+            at(t0, 140),
+        );
+        let stats = meter.finish(at(t0, 150));
+        assert_eq!(stats.ttft, Some(Duration::from_millis(100)));
+        assert_eq!(stats.itls, vec![Duration::from_millis(30)]);
+        assert_eq!(stats.completion_tokens, Some(2)); // counted: no usage was sent
+        assert_eq!(stats.prompt_tokens, None);
+    }
+
+    #[test]
+    fn usage_wins_over_counted_chunks() {
+        let t0 = Instant::now();
+        let mut meter = TokenMeter::new(t0, true);
+        meter.feed(
+            b"data: {\"choices\":[{\"text\":\"abc\"}],\"usage\":null}\n\n",
+            at(t0, 10),
+        );
+        meter.feed(b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3}}\n\ndata: [DONE]\n\n", at(t0, 20));
+        let stats = meter.finish(at(t0, 20));
+        assert_eq!((stats.prompt_tokens, stats.completion_tokens), (Some(7), Some(3)));
+    }
+
+    #[test]
+    fn whole_json_bodies_give_usage_at_their_end() {
+        let t0 = Instant::now();
+        let mut meter = TokenMeter::new(t0, false);
+        meter.feed(b"{\"choices\":[{\"message\":{\"content\":\"x\"}}],", at(t0, 5));
+        meter.feed(
+            b"\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1}}",
+            at(t0, 6),
+        );
+        let stats = meter.finish(at(t0, 9));
+        assert_eq!((stats.prompt_tokens, stats.completion_tokens), (Some(2), Some(1)));
+        assert_eq!(stats.ttft, Some(Duration::from_millis(9)));
+    }
+}
