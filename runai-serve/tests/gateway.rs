@@ -6,7 +6,9 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use runai_serve::gateway::{Gateway, GatewayConfig, GatewayError, WorkloadKey, WorkloadLimits};
+use runai_serve::gateway::{
+    ActivatorConfig, Gateway, GatewayConfig, GatewayError, ScaleFromZero, WorkloadKey, WorkloadLimits,
+};
 use runai_serve::model_sim::{ModelSim, ModelSimConfig};
 use serde_json::{Value, json};
 
@@ -428,4 +430,75 @@ async fn token_metrics_follow_the_stream() {
     let (status, _, text) = send(&client, request).await;
     assert_eq!(status, 200);
     assert!(text.contains("runai_gateway_tokens_total"), "{text}");
+}
+
+/// Records the workloads the activator asked to scale from zero.
+#[derive(Clone, Default)]
+struct Wakes(std::sync::Arc<std::sync::Mutex<Vec<WorkloadKey>>>);
+
+impl ScaleFromZero for Wakes {
+    fn scale_from_zero(&self, workload: &WorkloadKey) {
+        self.0.lock().unwrap().push(workload.clone());
+    }
+}
+
+#[tokio::test]
+async fn the_activator_holds_requests_until_a_replica_is_pushed_in() {
+    let wakes = Wakes::default();
+    let activator = ActivatorConfig {
+        max_held: 1,
+        timeout: std::time::Duration::from_secs(30),
+    };
+    let gateway = Gateway::with_activator(GatewayConfig::default(), activator, wakes.clone());
+    let key = WorkloadKey::new("p", "cold");
+    gateway.update_endpoints(&key, &[]).unwrap();
+    let base = start_gateway(&gateway).await;
+    let client = client();
+    let url = format!("{base}/p/cold/v1/completions");
+    let held = tokio::spawn({
+        let (client, request) = (
+            client.clone(),
+            post(&url, &json!({"prompt": "x", "max_tokens": 2})),
+        );
+        async move { send(&client, request).await }
+    });
+    // Wait (bounded) until the gateway asked for a replica.
+    for _ in 0..500 {
+        if !wakes.0.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(wakes.0.lock().unwrap().as_slice(), std::slice::from_ref(&key));
+    // One request is all this workload may hold: the next is refused at once.
+    let (status, headers, text) = send(&client, post(&url, &json!({"prompt": "x"}))).await;
+    assert_eq!(status, 503, "{text}");
+    assert_eq!(headers["retry-after"], "1");
+    // A replica comes up; the held request flows to it.
+    let sim = start_sim("m").await;
+    gateway.update_endpoints(&key, &[&sim]).unwrap();
+    let (status, _, text) = held.await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"completion_tokens\":2"), "{text}");
+}
+
+#[tokio::test]
+async fn a_held_request_gives_up_after_the_activator_timeout() {
+    let activator = ActivatorConfig {
+        max_held: 10,
+        timeout: std::time::Duration::from_millis(100),
+    };
+    let gateway = Gateway::with_activator(GatewayConfig::default(), activator, Wakes::default());
+    gateway
+        .update_endpoints(&WorkloadKey::new("p", "cold"), &[])
+        .unwrap();
+    let base = start_gateway(&gateway).await;
+    let (status, headers, text) = send(
+        &client(),
+        post(&format!("{base}/p/cold/v1/completions"), &json!({})),
+    )
+    .await;
+    assert_eq!(status, 503, "{text}");
+    assert_eq!(headers["retry-after"], "1");
+    assert!(text.contains("no ready replica within"), "{text}");
 }

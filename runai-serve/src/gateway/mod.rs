@@ -3,7 +3,9 @@
 //! queue-proxy semantics in front of it ([`WorkloadLimits`]: a hard concurrency limit, a
 //! bounded queue refused with 503 and `Retry-After` when full, a request timeout answered
 //! with 504) and proxies the request and its streaming response without buffering either,
-//! with hop-by-hop headers stripped and `X-Forwarded-*` set. OpenAI-compatible responses
+//! with hop-by-hop headers stripped and `X-Forwarded-*` set. With an activator
+//! ([`Gateway::with_activator`]) requests for a workload at zero wait while the control loop
+//! is asked to scale it up ([`ScaleFromZero`]). OpenAI-compatible responses
 //! are metered on the way (time to first token, inter-token latency, tokens) into
 //! Prometheus metrics ([`Gateway::metrics_text`]).
 //!
@@ -19,6 +21,7 @@
 //! # Ok::<(), runai_serve::gateway::GatewayError>(())
 //! ```
 
+mod activator;
 mod balance;
 mod headers;
 mod metrics;
@@ -45,6 +48,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+pub use activator::{ActivatorConfig, ScaleFromZero};
 use balance::{Outstanding, Replica};
 pub use queue::WorkloadLimits;
 pub use route::WorkloadKey;
@@ -113,12 +117,40 @@ struct Inner {
     client: Client<HttpConnector, Body>,
     seed: AtomicU64,
     metrics: metrics::GatewayMetrics,
+    activator: Option<activator::Activator>,
+    /// Bumped on every endpoint change, so held requests wake up to look again.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Gateway {
     /// A gateway with no workloads.
     #[must_use]
     pub fn new(config: GatewayConfig) -> Self {
+        Self::build(config, None)
+    }
+
+    /// A gateway whose requests for a workload with no ready replica wait (see
+    /// [`ActivatorConfig`]) while `hook` is asked to scale the workload from zero.
+    ///
+    /// ```
+    /// use runai_serve::gateway::{ActivatorConfig, Gateway, GatewayConfig, ScaleFromZero, WorkloadKey};
+    /// struct Wake;
+    /// impl ScaleFromZero for Wake {
+    ///     fn scale_from_zero(&self, _: &WorkloadKey) {}
+    /// }
+    /// let gateway = Gateway::with_activator(GatewayConfig::default(), ActivatorConfig::default(), Wake);
+    /// gateway.update_endpoints(&WorkloadKey::new("p", "idle"), &[])?; // at zero: requests wait
+    /// # Ok::<(), runai_serve::gateway::GatewayError>(())
+    /// ```
+    pub fn with_activator(
+        config: GatewayConfig,
+        activator: ActivatorConfig,
+        hook: impl ScaleFromZero,
+    ) -> Self {
+        Self::build(config, Some(activator::Activator::new(activator, Arc::new(hook))))
+    }
+
+    fn build(config: GatewayConfig, activator: Option<activator::Activator>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
@@ -133,6 +165,8 @@ impl Gateway {
                 client,
                 seed: AtomicU64::new(0x5EED),
                 metrics: metrics::GatewayMetrics::new(),
+                activator,
+                changes: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
@@ -173,6 +207,7 @@ impl Gateway {
             next.insert(workload.clone(), Arc::new(Backend { replicas, limits }));
             next
         });
+        self.inner.changes.send_modify(|version| *version += 1);
         Ok(())
     }
 
@@ -190,6 +225,7 @@ impl Gateway {
             next.insert(workload.clone(), Arc::new(Backend { replicas, limits }));
             next
         });
+        self.inner.changes.send_modify(|version| *version += 1);
     }
 
     /// Forgets `workload`; its requests get 404 from now on.
@@ -199,6 +235,7 @@ impl Gateway {
             next.remove(workload);
             next
         });
+        self.inner.changes.send_modify(|version| *version += 1);
     }
 
     /// The gateway's metrics in the Prometheus (OpenMetrics) text format: requests by
@@ -277,15 +314,27 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
         return (error(StatusCode::NOT_FOUND, "not_found", &message), None);
     };
     let key = routed.key.clone();
-    let backend = routed.target;
-    let Some(outstanding) = balance::pick(&backend.replicas, &inner.seed) else {
-        let message = format!("workload {key} has no ready replica");
-        return (
-            retry_later(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &message)),
-            Some(key),
-        );
+    let upstream_path = routed.upstream_path;
+    let mut backend = Arc::clone(routed.target);
+    drop(endpoints);
+    let outstanding = match balance::pick(&backend.replicas, &inner.seed) {
+        Some(outstanding) => outstanding,
+        None => match &inner.activator {
+            Some(activator) => match activator.hold(inner, &key).await {
+                Ok((ready, outstanding)) => {
+                    backend = ready;
+                    outstanding
+                }
+                Err(response) => return (response, Some(key)),
+            },
+            None => {
+                let message = format!("workload {key} has no ready replica");
+                let response = retry_later(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &message));
+                return (response, Some(key));
+            }
+        },
     };
-    let uri = match upstream_uri(&outstanding.replica().base, &routed.upstream_path) {
+    let uri = match upstream_uri(&outstanding.replica().base, &upstream_path) {
         Ok(uri) => uri,
         Err(message) => {
             return (
