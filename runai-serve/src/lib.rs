@@ -14,5 +14,6 @@
 //! # }
 //! ```
 
+mod drain;
 pub mod gateway;
 pub mod model_sim;

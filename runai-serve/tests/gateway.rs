@@ -74,6 +74,7 @@ async fn a_stream_passes_through_by_path_and_by_host() {
     let sim = start_sim("llama").await;
     let gateway = Gateway::new(GatewayConfig {
         domain: Some("serve.test".to_owned()),
+        ..GatewayConfig::default()
     });
     gateway
         .update_endpoints(&WorkloadKey::new("team-a", "llama"), &[&sim])
@@ -501,4 +502,42 @@ async fn a_held_request_gives_up_after_the_activator_timeout() {
     assert_eq!(status, 503, "{text}");
     assert_eq!(headers["retry-after"], "1");
     assert!(text.contains("no ready replica within"), "{text}");
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_stream_beyond_the_drain_timeout() {
+    let (listener, sim) = listen().await;
+    let slow = ModelSimConfig {
+        itl: std::time::Duration::from_millis(100),
+        ..ModelSimConfig::default()
+    };
+    tokio::spawn(ModelSim::new(slow).serve(listener, std::future::pending()));
+    let gateway = Gateway::new(GatewayConfig {
+        drain_timeout: std::time::Duration::from_millis(200),
+        ..GatewayConfig::default()
+    });
+    gateway
+        .update_endpoints(&WorkloadKey::new("p", "m"), &[&sim])
+        .unwrap();
+    let (listener, base) = listen().await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(gateway.clone().serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    // A stream of 1,000 tokens, 100 s long, is open when shutdown comes.
+    let request = post(
+        &format!("{base}/p/m/v1/completions"),
+        &json!({"prompt": "x", "max_tokens": 1000, "stream": true}),
+    );
+    let response = client().request(request).await.unwrap();
+    let mut body = response.into_body();
+    body.frame().await.unwrap().unwrap();
+    stop.send(()).unwrap();
+    let finished = tokio::time::timeout(std::time::Duration::from_secs(20), server).await;
+    assert!(
+        finished
+            .expect("serve returned after the drain timeout")
+            .unwrap()
+            .is_ok()
+    );
 }

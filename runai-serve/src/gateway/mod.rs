@@ -14,7 +14,10 @@
 //!
 //! ```
 //! use runai_serve::gateway::{Gateway, GatewayConfig, WorkloadKey};
-//! let gateway = Gateway::new(GatewayConfig { domain: Some("serve.example.com".into()) });
+//! let gateway = Gateway::new(GatewayConfig {
+//!     domain: Some("serve.example.com".into()),
+//!     ..GatewayConfig::default()
+//! });
 //! gateway.update_endpoints(&WorkloadKey::new("team-a", "llama"), &["http://10.0.0.7:8000"])?;
 //! // Requests to llama-team-a.serve.example.com or to /team-a/llama/... now reach 10.0.0.7.
 //! let _router: axum::Router = gateway.router();
@@ -30,7 +33,7 @@ mod route;
 mod tokens;
 
 use std::collections::HashMap;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -57,13 +60,27 @@ pub use route::WorkloadKey;
 ///
 /// ```
 /// use runai_serve::gateway::GatewayConfig;
-/// assert!(GatewayConfig::default().domain.is_none());
+/// let config = GatewayConfig::default();
+/// assert!(config.domain.is_none());
+/// assert_eq!(config.drain_timeout.as_secs(), 30);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayConfig {
     /// The domain under which workloads are reached by host (`{workload}-{project}.{domain}`);
     /// without it, only path routing (`/{project}/{workload}/...`) applies.
     pub domain: Option<String>,
+    /// After the shutdown signal, how long requests in flight (streams included) may take to
+    /// finish before [`Gateway::serve`] returns anyway.
+    pub drain_timeout: std::time::Duration,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            domain: None,
+            drain_timeout: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 /// What went wrong configuring the gateway.
@@ -268,7 +285,8 @@ impl Gateway {
         Router::new().fallback(proxy).with_state(Arc::clone(&self.inner))
     }
 
-    /// Serves on `listener` until `shutdown` completes.
+    /// Serves on `listener` until `shutdown` completes, then stops accepting and lets requests
+    /// in flight finish for up to [`GatewayConfig::drain_timeout`].
     ///
     /// # Errors
     /// The I/O error that stopped the server.
@@ -277,8 +295,14 @@ impl Gateway {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let drain = self.inner.config.drain_timeout;
         let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+        let (signal, deadline) = crate::drain::signal_and_deadline(shutdown, drain);
+        let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+        tokio::select! {
+            result = server.into_future() => result,
+            () = deadline => Ok(()),
+        }
     }
 }
 

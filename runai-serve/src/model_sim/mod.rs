@@ -23,7 +23,7 @@ mod metrics;
 mod openai;
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -64,6 +64,9 @@ pub struct ModelSimConfig {
     pub error_rate: f64,
     /// Seed of the error sequence.
     pub seed: u64,
+    /// After the shutdown signal, how long running requests may take to finish before
+    /// [`ModelSim::serve`] returns anyway.
+    pub drain_timeout: Duration,
 }
 
 impl Default for ModelSimConfig {
@@ -75,6 +78,7 @@ impl Default for ModelSimConfig {
             max_concurrency: 256,
             error_rate: 0.0,
             seed: 42,
+            drain_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -137,7 +141,8 @@ impl ModelSim {
             .with_state(Arc::clone(&self.state))
     }
 
-    /// Serves on `listener` until `shutdown` completes, then lets running requests finish.
+    /// Serves on `listener` until `shutdown` completes, then lets running requests finish for
+    /// up to [`ModelSimConfig::drain_timeout`].
     ///
     /// # Errors
     /// The I/O error that stopped the server.
@@ -146,9 +151,13 @@ impl ModelSim {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
+        let drain = self.state.config.drain_timeout;
+        let (signal, deadline) = crate::drain::signal_and_deadline(shutdown, drain);
+        let server = axum::serve(listener, self.router()).with_graceful_shutdown(signal);
+        tokio::select! {
+            result = server.into_future() => result,
+            () = deadline => Ok(()),
+        }
     }
 }
 
