@@ -421,6 +421,25 @@ async fn token_metrics_follow_the_stream() {
         2.0
     );
 
+    // The same figures under vLLM's names, and the endpoint gauges.
+    assert_eq!(
+        sample(
+            &metrics,
+            "vllm:time_to_first_token_seconds_count{model_name=\"p/m\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "vllm:time_per_output_token_seconds_count{model_name=\"p/m\"}"
+        ),
+        7.0
+    );
+    assert_eq!(sample(&metrics, "runai_gateway_replicas{workload=\"p/m\"}"), 1.0);
+    assert_eq!(sample(&metrics, "runai_gateway_in_flight{workload=\"p/m\"}"), 0.0);
+    assert_eq!(sample(&metrics, "runai_gateway_queued{workload=\"p/m\"}"), 0.0);
+
     // The metrics router serves the same text.
     let (admin_listener, admin) = listen().await;
     let router = gateway.metrics_router();

@@ -18,6 +18,11 @@ pub(crate) struct Replica {
 }
 
 impl Replica {
+    /// Requests on or queued for this replica through this gateway.
+    pub(crate) fn outstanding(&self) -> usize {
+        self.outstanding.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn new(base: Uri, limits: &WorkloadLimits) -> Self {
         Self {
             base,

@@ -4,6 +4,7 @@
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -30,6 +31,21 @@ pub(crate) struct GatewayMetrics {
     ttft: Family<Labels, Histogram, fn() -> Histogram>,
     itl: Family<Labels, Histogram, fn() -> Histogram>,
     tokens: Family<Labels, Counter>,
+    /// The same TTFT and inter-token figures under vLLM's names, labelled by `model_name`
+    /// (the workload), so dashboards built for vLLM read the gateway unchanged.
+    vllm_ttft: Family<Labels, Histogram, fn() -> Histogram>,
+    vllm_tpot: Family<Labels, Histogram, fn() -> Histogram>,
+    replicas: Family<Labels, Gauge>,
+    in_flight: Family<Labels, Gauge>,
+    queued: Family<Labels, Gauge>,
+}
+
+/// What the endpoint table says of one workload at scrape time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WorkloadGauges {
+    pub(crate) replicas: usize,
+    pub(crate) in_flight: usize,
+    pub(crate) queued: usize,
 }
 
 impl GatewayMetrics {
@@ -40,7 +56,30 @@ impl GatewayMetrics {
         let ttft = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let itl = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(token_gap_histogram);
         let tokens = Family::<Labels, Counter>::default();
-        let mut registry = Registry::with_prefix("runai_gateway");
+        let vllm_ttft =
+            Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let vllm_tpot =
+            Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(token_gap_histogram);
+        let (replicas, in_flight, queued) = (Family::default(), Family::default(), Family::default());
+        let mut root = Registry::default();
+        root.register(
+            "vllm:time_to_first_token_seconds",
+            "Time to first token, measured at the gateway",
+            vllm_ttft.clone(),
+        );
+        root.register(
+            "vllm:time_per_output_token_seconds",
+            "Time between output tokens, measured at the gateway",
+            vllm_tpot.clone(),
+        );
+        let registry = root.sub_registry_with_prefix("runai_gateway");
+        registry.register("replicas", "Replicas the gateway routes to", replicas.clone());
+        registry.register(
+            "in_flight",
+            "Requests on or queued for replicas",
+            in_flight.clone(),
+        );
+        registry.register("queued", "Requests waiting for a replica slot", queued.clone());
         registry.register(
             "requests",
             "Requests by workload and response status",
@@ -63,7 +102,12 @@ impl GatewayMetrics {
         );
         registry.register("tokens", "Prompt and completion tokens", tokens.clone());
         Self {
-            registry,
+            registry: root,
+            vllm_ttft,
+            vllm_tpot,
+            replicas,
+            in_flight,
+            queued,
             requests,
             duration,
             ttft,
@@ -87,13 +131,19 @@ impl GatewayMetrics {
         let labels = vec![("workload", workload.to_owned())];
         self.duration.get_or_create(&labels).observe(duration);
         let Some(stats) = stats else { return };
+        let model = vec![("model_name", workload.to_owned())];
         if let Some(ttft) = stats.ttft {
             self.ttft.get_or_create(&labels).observe(ttft.as_secs_f64());
+            self.vllm_ttft.get_or_create(&model).observe(ttft.as_secs_f64());
         }
         if !stats.itls.is_empty() {
-            let itl = self.itl.get_or_create(&labels);
+            let (itl, tpot) = (
+                self.itl.get_or_create(&labels),
+                self.vllm_tpot.get_or_create(&model),
+            );
             for gap in &stats.itls {
                 itl.observe(gap.as_secs_f64());
+                tpot.observe(gap.as_secs_f64());
             }
         }
         for (kind, count) in [
@@ -111,8 +161,23 @@ impl GatewayMetrics {
         }
     }
 
+    /// The OpenMetrics text of every metric, with the gauges set from `workloads` first.
+    pub(crate) fn encode_with(&self, workloads: impl Iterator<Item = (String, WorkloadGauges)>) -> String {
+        // Gauges of workloads removed since the last scrape go away with the clear.
+        self.replicas.clear();
+        self.in_flight.clear();
+        self.queued.clear();
+        for (workload, gauges) in workloads {
+            let labels = vec![("workload", workload)];
+            self.replicas.get_or_create(&labels).set(gauges.replicas as i64);
+            self.in_flight.get_or_create(&labels).set(gauges.in_flight as i64);
+            self.queued.get_or_create(&labels).set(gauges.queued as i64);
+        }
+        self.encode()
+    }
+
     /// The OpenMetrics text of every metric.
-    pub(crate) fn encode(&self) -> String {
+    fn encode(&self) -> String {
         let mut text = String::with_capacity(4096);
         encode(&mut text, &self.registry).expect("writing to a String does not fail");
         text

@@ -256,10 +256,20 @@ impl Gateway {
     }
 
     /// The gateway's metrics in the Prometheus (OpenMetrics) text format: requests by
-    /// workload and status, end-to-end latency, and for OpenAI-compatible traffic time to
-    /// first token, inter-token latency and tokens.
+    /// workload and status, end-to-end latency, replicas, requests in flight and queued, and
+    /// for OpenAI-compatible traffic time to first token, inter-token latency and tokens
+    /// (also under vLLM's histogram names).
     pub fn metrics_text(&self) -> String {
-        self.inner.metrics.encode()
+        let endpoints = self.inner.endpoints.load();
+        let gauges = endpoints.iter().map(|(key, backend)| {
+            let gauges = metrics::WorkloadGauges {
+                replicas: backend.replicas.len(),
+                in_flight: backend.replicas.iter().map(|r| r.outstanding()).sum(),
+                queued: backend.replicas.iter().map(|r| r.admission.queued()).sum(),
+            };
+            (key.to_string(), gauges)
+        });
+        self.inner.metrics.encode_with(gauges)
     }
 
     /// A router serving [`Gateway::metrics_text`] on `GET /metrics`, for an admin listener

@@ -65,6 +65,11 @@ impl Admission {
         }
     }
 
+    /// Requests waiting for a slot.
+    pub(crate) fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
     /// A slot for one request (`None` when unlimited), waiting in the queue if need be.
     pub(crate) async fn admit(
         &self,
