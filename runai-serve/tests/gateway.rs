@@ -7,7 +7,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use runai_serve::gateway::{
-    ActivatorConfig, Gateway, GatewayConfig, GatewayError, ScaleFromZero, WorkloadKey, WorkloadLimits,
+    ActivatorConfig, Gateway, GatewayConfig, GatewayError, RevisionEndpoints, ScaleFromZero, WorkloadKey,
+    WorkloadLimits,
 };
 use runai_serve::model_sim::{ModelSim, ModelSimConfig};
 use serde_json::{Value, json};
@@ -367,14 +368,14 @@ async fn token_metrics_follow_the_stream() {
     assert_eq!(
         sample(
             &metrics,
-            "runai_gateway_requests_total{workload=\"p/m\",status=\"200\"}"
+            "runai_gateway_requests_total{workload=\"p/m\",revision=\"default\",status=\"200\"}"
         ),
         2.0
     );
     assert_eq!(
         sample(
             &metrics,
-            "runai_gateway_requests_total{workload=\"\",status=\"404\"}"
+            "runai_gateway_requests_total{workload=\"\",revision=\"\",status=\"404\"}"
         ),
         1.0
     );
@@ -559,4 +560,58 @@ async fn shutdown_does_not_wait_for_a_stream_beyond_the_drain_timeout() {
             .unwrap()
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn traffic_splits_between_revisions_by_weight() {
+    let (stable, canary) = (start_sim("m").await, start_sim("m").await);
+    let gateway = Gateway::new(GatewayConfig::default());
+    let key = WorkloadKey::new("p", "m");
+    let (stable_replicas, canary_replicas) = ([stable.as_str()], [canary.as_str()]);
+    gateway
+        .update_revisions(
+            &key,
+            &[
+                RevisionEndpoints {
+                    revision: "rev-1",
+                    weight: 80,
+                    replicas: &stable_replicas,
+                },
+                RevisionEndpoints {
+                    revision: "rev-2",
+                    weight: 20,
+                    replicas: &canary_replicas,
+                },
+                // A revision without replicas takes no traffic: its weight goes to the others.
+                RevisionEndpoints {
+                    revision: "rev-3",
+                    weight: 50,
+                    replicas: &[],
+                },
+            ],
+        )
+        .unwrap();
+    let base = start_gateway(&gateway).await;
+    let client = client();
+    for _ in 0..200 {
+        let request = post(
+            &format!("{base}/p/m/v1/completions"),
+            &json!({"prompt": "x", "max_tokens": 1}),
+        );
+        assert_eq!(send(&client, request).await.0, 200);
+    }
+    let metrics = gateway.metrics_text();
+    let served = |revision: &str| {
+        sample(
+            &metrics,
+            &format!(
+                "runai_gateway_requests_total{{workload=\"p/m\",revision=\"{revision}\",status=\"200\"}}"
+            ),
+        )
+    };
+    let (first, second) = (served("rev-1"), served("rev-2"));
+    assert_eq!(first + second, 200.0);
+    // 80 % of 200 is 160, with a standard deviation of about 5.7: allow four of them.
+    assert!((137.0..=183.0).contains(&first), "rev-1 served {first}");
+    assert!(!metrics.contains("revision=\"rev-3\""), "{metrics}");
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::balance::{self, Outstanding};
+use super::balance::Outstanding;
 use super::{Backend, Inner, WorkloadKey, error, retry_later};
 
 /// Told when a request arrives for a workload with no ready replica. The control loop
@@ -83,7 +83,7 @@ impl Activator {
         &self,
         inner: &Inner,
         key: &WorkloadKey,
-    ) -> Result<(Arc<Backend>, Outstanding), Response> {
+    ) -> Result<(Arc<Backend>, Arc<str>, Outstanding), Response> {
         let Some(_place) = HeldPlace::take(self, key) else {
             let message = format!(
                 "workload {key} is starting and already holds {} requests",
@@ -104,8 +104,8 @@ impl Activator {
                 let message = format!("workload {key} was removed while the request waited");
                 return Err(error(StatusCode::NOT_FOUND, "not_found", &message));
             };
-            if let Some(outstanding) = balance::pick(&backend.replicas, &inner.seed) {
-                return Ok((backend, outstanding));
+            if let Some((revision, outstanding)) = backend.pick(&inner.seed) {
+                return Ok((backend, revision, outstanding));
             }
             if !matches!(
                 tokio::time::timeout_at(deadline, changes.changed()).await,

@@ -82,7 +82,7 @@ impl GatewayMetrics {
         registry.register("queued", "Requests waiting for a replica slot", queued.clone());
         registry.register(
             "requests",
-            "Requests by workload and response status",
+            "Requests by workload, revision and response status",
             requests.clone(),
         );
         registry.register(
@@ -116,14 +116,15 @@ impl GatewayMetrics {
         }
     }
 
-    /// Counts a response of `status` for `workload` (empty when no workload matched).
-    pub(crate) fn count(&self, workload: &str, status: u16) {
-        self.requests
-            .get_or_create(&vec![
-                ("workload", workload.to_owned()),
-                ("status", status.to_string()),
-            ])
-            .inc();
+    /// Counts a response of `status` for `workload` and `revision` (empty when none
+    /// matched or was chosen).
+    pub(crate) fn count(&self, workload: &str, revision: &str, status: u16) {
+        let labels = vec![
+            ("workload", workload.to_owned()),
+            ("revision", revision.to_owned()),
+            ("status", status.to_string()),
+        ];
+        self.requests.get_or_create(&labels).inc();
     }
 
     /// Records a finished response.

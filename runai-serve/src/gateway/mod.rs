@@ -1,5 +1,6 @@
 //! The inference gateway's data plane: routes a request to its workload by host or path,
-//! picks a replica (least outstanding requests of two random choices), applies Knative's
+//! picks a revision by traffic weight and a replica (least outstanding requests of two
+//! random choices), applies Knative's
 //! queue-proxy semantics in front of it ([`WorkloadLimits`]: a hard concurrency limit, a
 //! bounded queue refused with 503 and `Retry-After` when full, a request timeout answered
 //! with 504) and proxies the request and its streaming response without buffering either,
@@ -120,12 +121,75 @@ pub struct Gateway {
     inner: Arc<Inner>,
 }
 
-/// A workload's replicas and the limits each applies.
+/// A workload's revisions with their traffic weights and replicas, and the limits each
+/// replica applies.
 #[derive(Debug, Default)]
 struct Backend {
-    replicas: Vec<Arc<Replica>>,
+    revisions: Vec<Revision>,
     limits: WorkloadLimits,
 }
+
+#[derive(Debug)]
+struct Revision {
+    name: Arc<str>,
+    weight: u32,
+    replicas: Vec<Arc<Replica>>,
+}
+
+impl Backend {
+    /// A revision by weight among those with replicas, then a replica within it.
+    fn pick(&self, seed: &AtomicU64) -> Option<(Arc<str>, Outstanding)> {
+        let serving = || {
+            self.revisions
+                .iter()
+                .filter(|r| r.weight > 0 && !r.replicas.is_empty())
+        };
+        let total: u64 = serving().map(|r| u64::from(r.weight)).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut ticket = if serving().nth(1).is_some() {
+            balance::next_random(seed) % total
+        } else {
+            0
+        };
+        let revision = serving()
+            .find(|r| {
+                let inside = ticket < u64::from(r.weight);
+                ticket = ticket.saturating_sub(u64::from(r.weight));
+                inside
+            })
+            .expect("the ticket falls inside the total weight");
+        let outstanding = balance::pick(&revision.replicas, seed)?;
+        Some((Arc::clone(&revision.name), outstanding))
+    }
+
+    fn replicas(&self) -> impl Iterator<Item = &Arc<Replica>> {
+        self.revisions.iter().flat_map(|r| r.replicas.iter())
+    }
+}
+
+/// One revision of a workload for [`Gateway::update_revisions`]: its name, its share of the
+/// traffic, and its ready replicas.
+///
+/// ```
+/// use runai_serve::gateway::RevisionEndpoints;
+/// let canary = RevisionEndpoints { revision: "rev-2", weight: 10, replicas: &["http://10.0.0.9:8000"] };
+/// assert_eq!(canary.weight, 10);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevisionEndpoints<'a> {
+    /// The revision's name (reported in metrics).
+    pub revision: &'a str,
+    /// Its share of the workload's traffic, relative to the other revisions' weights.
+    pub weight: u32,
+    /// Its ready replicas, as absolute `http://host:port` URLs.
+    pub replicas: &'a [&'a str],
+}
+
+/// The revision a response came from, left in its extensions for the metrics.
+#[derive(Debug, Clone)]
+struct ServedBy(Arc<str>);
 
 #[derive(Debug)]
 struct Inner {
@@ -188,40 +252,80 @@ impl Gateway {
         }
     }
 
-    /// Sets the replicas of `workload` (an empty list keeps the workload known, with nothing
-    /// to serve it). Replicas that stay keep their outstanding-request counts.
+    /// Sets the replicas of `workload`, as one revision named `default` taking all traffic (an
+    /// empty list keeps the workload known, with nothing to serve it). Replicas that stay
+    /// keep their outstanding-request counts.
     ///
     /// # Errors
     /// [`GatewayError::BadReplicaAddress`] when an address is not an absolute http URL;
     /// nothing changes then.
     pub fn update_endpoints(&self, workload: &WorkloadKey, replicas: &[&str]) -> Result<(), GatewayError> {
+        let revision = RevisionEndpoints {
+            revision: "default",
+            weight: 100,
+            replicas,
+        };
+        self.update_revisions(workload, &[revision])
+    }
+
+    /// Sets the revisions of `workload` with their traffic weights and replicas, for rolling
+    /// updates and canaries: each request goes to a revision drawn by weight among those
+    /// with replicas, then to the least loaded of two of its replicas.
+    ///
+    /// ```
+    /// use runai_serve::gateway::{Gateway, GatewayConfig, RevisionEndpoints, WorkloadKey};
+    /// let gateway = Gateway::new(GatewayConfig::default());
+    /// gateway.update_revisions(&WorkloadKey::new("p", "llama"), &[
+    ///     RevisionEndpoints { revision: "rev-1", weight: 90, replicas: &["http://10.0.0.7:8000"] },
+    ///     RevisionEndpoints { revision: "rev-2", weight: 10, replicas: &["http://10.0.0.9:8000"] },
+    /// ])?;
+    /// # Ok::<(), runai_serve::gateway::GatewayError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`GatewayError::BadReplicaAddress`] when an address is not an absolute http URL;
+    /// nothing changes then.
+    pub fn update_revisions(
+        &self,
+        workload: &WorkloadKey,
+        revisions: &[RevisionEndpoints<'_>],
+    ) -> Result<(), GatewayError> {
         let bad = |address: &str, reason: &str| GatewayError::BadReplicaAddress {
             workload: workload.clone(),
             address: address.to_owned(),
             reason: reason.to_owned(),
         };
-        let mut uris = Vec::with_capacity(replicas.len());
-        for address in replicas {
-            let uri: Uri = address
-                .parse()
-                .map_err(|e: axum::http::uri::InvalidUri| bad(address, &e.to_string()))?;
-            if uri.scheme_str() != Some("http") || uri.authority().is_none() {
-                return Err(bad(address, "only http://host:port addresses are supported"));
+        let mut parsed = Vec::with_capacity(revisions.len());
+        for revision in revisions {
+            let mut uris = Vec::with_capacity(revision.replicas.len());
+            for address in revision.replicas {
+                let uri: Uri = address
+                    .parse()
+                    .map_err(|e: axum::http::uri::InvalidUri| bad(address, &e.to_string()))?;
+                if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+                    return Err(bad(address, "only http://host:port addresses are supported"));
+                }
+                uris.push(uri);
             }
-            uris.push(uri);
+            parsed.push((Arc::<str>::from(revision.revision), revision.weight, uris));
         }
         self.inner.endpoints.rcu(|current| {
             let old = current.get(workload);
             let limits = old.map(|b| b.limits).unwrap_or_default();
-            let replicas = uris
+            let find = |uri: &Uri| old.and_then(|old| old.replicas().find(|r| r.base == *uri).cloned());
+            let revisions = parsed
                 .iter()
-                .map(|uri| {
-                    old.and_then(|old| old.replicas.iter().find(|r| r.base == *uri))
-                        .map_or_else(|| Arc::new(Replica::new(uri.clone(), &limits)), Arc::clone)
+                .map(|(name, weight, uris)| Revision {
+                    name: Arc::clone(name),
+                    weight: *weight,
+                    replicas: uris
+                        .iter()
+                        .map(|uri| find(uri).unwrap_or_else(|| Arc::new(Replica::new(uri.clone(), &limits))))
+                        .collect(),
                 })
                 .collect();
             let mut next = HashMap::clone(current);
-            next.insert(workload.clone(), Arc::new(Backend { replicas, limits }));
+            next.insert(workload.clone(), Arc::new(Backend { revisions, limits }));
             next
         });
         self.inner.changes.send_modify(|version| *version += 1);
@@ -232,14 +336,22 @@ impl Gateway {
     /// admitted keep their slots; new ones count against the new limits.
     pub fn set_limits(&self, workload: &WorkloadKey, limits: WorkloadLimits) {
         self.inner.endpoints.rcu(|current| {
-            let replicas = current.get(workload).map_or_else(Vec::new, |old| {
-                old.replicas
+            let revisions = current.get(workload).map_or_else(Vec::new, |old| {
+                old.revisions
                     .iter()
-                    .map(|r| Arc::new(Replica::new(r.base.clone(), &limits)))
+                    .map(|r| Revision {
+                        name: Arc::clone(&r.name),
+                        weight: r.weight,
+                        replicas: r
+                            .replicas
+                            .iter()
+                            .map(|replica| Arc::new(Replica::new(replica.base.clone(), &limits)))
+                            .collect(),
+                    })
                     .collect()
             });
             let mut next = HashMap::clone(current);
-            next.insert(workload.clone(), Arc::new(Backend { replicas, limits }));
+            next.insert(workload.clone(), Arc::new(Backend { revisions, limits }));
             next
         });
         self.inner.changes.send_modify(|version| *version += 1);
@@ -263,9 +375,9 @@ impl Gateway {
         let endpoints = self.inner.endpoints.load();
         let gauges = endpoints.iter().map(|(key, backend)| {
             let gauges = metrics::WorkloadGauges {
-                replicas: backend.replicas.len(),
-                in_flight: backend.replicas.iter().map(|r| r.outstanding()).sum(),
-                queued: backend.replicas.iter().map(|r| r.admission.queued()).sum(),
+                replicas: backend.replicas().count(),
+                in_flight: backend.replicas().map(|r| r.outstanding()).sum(),
+                queued: backend.replicas().map(|r| r.admission.queued()).sum(),
             };
             (key.to_string(), gauges)
         });
@@ -320,7 +432,10 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let arrived = Instant::now();
     let (response, workload) = forward(&inner, request, arrived).await;
     let workload = workload.as_ref().map_or(String::new(), ToString::to_string);
-    inner.metrics.count(&workload, response.status().as_u16());
+    let revision = response.extensions().get::<ServedBy>().map_or("", |r| &r.0);
+    inner
+        .metrics
+        .count(&workload, revision, response.status().as_u16());
     response
 }
 
@@ -351,13 +466,13 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
     let upstream_path = routed.upstream_path;
     let mut backend = Arc::clone(routed.target);
     drop(endpoints);
-    let outstanding = match balance::pick(&backend.replicas, &inner.seed) {
-        Some(outstanding) => outstanding,
+    let (revision, outstanding) = match backend.pick(&inner.seed) {
+        Some(picked) => picked,
         None => match &inner.activator {
             Some(activator) => match activator.hold(inner, &key).await {
-                Ok((ready, outstanding)) => {
+                Ok((ready, revision, outstanding)) => {
                     backend = ready;
-                    outstanding
+                    (revision, outstanding)
                 }
                 Err(response) => return (response, Some(key)),
             },
@@ -372,7 +487,10 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
         Ok(uri) => uri,
         Err(message) => {
             return (
-                error(StatusCode::BAD_REQUEST, "invalid_request_error", &message),
+                served_by(
+                    error(StatusCode::BAD_REQUEST, "invalid_request_error", &message),
+                    &revision,
+                ),
                 Some(key),
             );
         }
@@ -397,17 +515,20 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
         Err(queue::Refused::QueueFull) => {
             let message = format!("workload {key}: every replica slot and queue place is taken");
             return (
-                retry_later(error(StatusCode::SERVICE_UNAVAILABLE, "overloaded", &message)),
+                served_by(
+                    retry_later(error(StatusCode::SERVICE_UNAVAILABLE, "overloaded", &message)),
+                    &revision,
+                ),
                 Some(key),
             );
         }
-        Err(queue::Refused::TimedOut) => return (timed_out(&key), Some(key)),
+        Err(queue::Refused::TimedOut) => return (served_by(timed_out(&key), &revision), Some(key)),
     };
     let sent = inner.client.request(upstream);
     let answer = match deadline {
         Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
             Ok(answer) => answer,
-            Err(_) => return (timed_out(&key), Some(key)),
+            Err(_) => return (served_by(timed_out(&key), &revision), Some(key)),
         },
         None => sent.await,
     };
@@ -431,7 +552,10 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
                 _slot: slot,
                 _outstanding: outstanding,
             };
-            (Response::from_parts(parts, Body::new(body)), Some(key))
+            (
+                served_by(Response::from_parts(parts, Body::new(body)), &revision),
+                Some(key),
+            )
         }
         Err(e) => {
             let message = format!("replica {} of workload {key}: {e}", outstanding.replica().base);
@@ -441,6 +565,12 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
             )
         }
     }
+}
+
+/// Marks `response` as served by `revision`, for the metrics.
+fn served_by(mut response: Response, revision: &Arc<str>) -> Response {
+    response.extensions_mut().insert(ServedBy(Arc::clone(revision)));
+    response
 }
 
 fn retry_later(mut response: Response) -> Response {
