@@ -7,8 +7,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use runai_serve::gateway::{
-    ActivatorConfig, Gateway, GatewayConfig, GatewayError, RevisionEndpoints, ScaleFromZero, WorkloadKey,
-    WorkloadLimits,
+    ActivatorConfig, Balancing, Gateway, GatewayConfig, GatewayError, RevisionEndpoints, ScaleFromZero,
+    WorkloadKey, WorkloadLimits,
 };
 use runai_serve::model_sim::{ModelSim, ModelSimConfig};
 use serde_json::{Value, json};
@@ -614,4 +614,66 @@ async fn traffic_splits_between_revisions_by_weight() {
     // 80 % of 200 is 160, with a standard deviation of about 5.7: allow four of them.
     assert!((137.0..=183.0).contains(&first), "rev-1 served {first}");
     assert!(!metrics.contains("revision=\"rev-3\""), "{metrics}");
+}
+
+#[tokio::test]
+async fn llm_aware_balancing_avoids_the_replica_whose_server_is_queueing() {
+    // Replica `busy` runs one request at a time and is kept full, with one more waiting, by
+    // traffic that does not pass the gateway: the gateway's own counts cannot see it.
+    let (listener, busy) = listen().await;
+    let one_at_a_time = ModelSimConfig {
+        itl: std::time::Duration::from_millis(100),
+        max_concurrency: 1,
+        ..ModelSimConfig::default()
+    };
+    tokio::spawn(ModelSim::new(one_at_a_time).serve(listener, std::future::pending()));
+    let idle = start_sim("sim-model").await;
+    let client = client();
+    let long = json!({"prompt": "x", "max_tokens": 600});
+    let mut direct = Vec::new();
+    for _ in 0..2 {
+        let (client, request) = (client.clone(), post(&format!("{busy}/v1/completions"), &long));
+        direct.push(tokio::spawn(async move { send(&client, request).await }));
+    }
+    let gateway = Gateway::new(GatewayConfig {
+        balancing: Balancing::LlmAware {
+            scrape_interval: std::time::Duration::from_millis(50),
+        },
+        ..GatewayConfig::default()
+    });
+    let key = WorkloadKey::new("p", "m");
+    gateway.update_endpoints(&key, &[&busy, &idle]).unwrap();
+    let base = start_gateway(&gateway).await;
+    // Wait (bounded) until the gateway has read the busy server's queue.
+    let reported =
+        format!("runai_gateway_replica_reported_waiting{{workload=\"p/m\",replica=\"{busy}/\"}} 1");
+    for _ in 0..500 {
+        if gateway.metrics_text().contains(&reported) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        gateway.metrics_text().contains(&reported),
+        "{}",
+        gateway.metrics_text()
+    );
+    // Every request goes to the idle replica, and completes while `busy` is still busy (a
+    // request sent to `busy` would wait a minute: the timeout turns that into a failure).
+    for _ in 0..20 {
+        let request = post(
+            &format!("{base}/p/m/v1/completions"),
+            &json!({"prompt": "x", "max_tokens": 1}),
+        );
+        let answered = tokio::time::timeout(std::time::Duration::from_secs(20), send(&client, request)).await;
+        assert_eq!(answered.expect("served by the idle replica").0, 200);
+    }
+    let request = hyper::Request::get(format!("{idle}/metrics"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let metrics = send(&client, request).await.2;
+    assert_eq!(sample(&metrics, "vllm:prompt_tokens_total"), 20.0, "{metrics}");
+    for handle in direct {
+        handle.abort();
+    }
 }

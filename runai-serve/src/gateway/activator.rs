@@ -104,7 +104,7 @@ impl Activator {
                 let message = format!("workload {key} was removed while the request waited");
                 return Err(error(StatusCode::NOT_FOUND, "not_found", &message));
             };
-            if let Some((revision, outstanding)) = backend.pick(&inner.seed) {
+            if let Some((revision, outstanding)) = backend.pick(&inner.seed, inner.fresh_since_ms()) {
                 return Ok((backend, revision, outstanding));
             }
             if !matches!(

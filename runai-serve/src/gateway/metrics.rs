@@ -38,6 +38,7 @@ pub(crate) struct GatewayMetrics {
     replicas: Family<Labels, Gauge>,
     in_flight: Family<Labels, Gauge>,
     queued: Family<Labels, Gauge>,
+    reported_waiting: Family<Labels, Gauge>,
 }
 
 /// What the endpoint table says of one workload at scrape time.
@@ -46,6 +47,14 @@ pub(crate) struct WorkloadGauges {
     pub(crate) replicas: usize,
     pub(crate) in_flight: usize,
     pub(crate) queued: usize,
+}
+
+/// What one replica's model server last reported (LLM-aware balancing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReplicaReport {
+    pub(crate) workload: String,
+    pub(crate) replica: String,
+    pub(crate) waiting: u32,
 }
 
 impl GatewayMetrics {
@@ -61,6 +70,7 @@ impl GatewayMetrics {
         let vllm_tpot =
             Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(token_gap_histogram);
         let (replicas, in_flight, queued) = (Family::default(), Family::default(), Family::default());
+        let reported_waiting = Family::<Labels, Gauge>::default();
         let mut root = Registry::default();
         root.register(
             "vllm:time_to_first_token_seconds",
@@ -80,6 +90,11 @@ impl GatewayMetrics {
             in_flight.clone(),
         );
         registry.register("queued", "Requests waiting for a replica slot", queued.clone());
+        registry.register(
+            "replica_reported_waiting",
+            "Requests waiting at a replica's model server, as last scraped (LLM-aware balancing)",
+            reported_waiting.clone(),
+        );
         registry.register(
             "requests",
             "Requests by workload, revision and response status",
@@ -108,6 +123,7 @@ impl GatewayMetrics {
             replicas,
             in_flight,
             queued,
+            reported_waiting,
             requests,
             duration,
             ttft,
@@ -163,11 +179,25 @@ impl GatewayMetrics {
     }
 
     /// The OpenMetrics text of every metric, with the gauges set from `workloads` first.
-    pub(crate) fn encode_with(&self, workloads: impl Iterator<Item = (String, WorkloadGauges)>) -> String {
+    pub(crate) fn encode_with(
+        &self,
+        workloads: impl Iterator<Item = (String, WorkloadGauges)>,
+        reports: &[ReplicaReport],
+    ) -> String {
         // Gauges of workloads removed since the last scrape go away with the clear.
         self.replicas.clear();
         self.in_flight.clear();
         self.queued.clear();
+        self.reported_waiting.clear();
+        for report in reports {
+            let labels = vec![
+                ("workload", report.workload.clone()),
+                ("replica", report.replica.clone()),
+            ];
+            self.reported_waiting
+                .get_or_create(&labels)
+                .set(i64::from(report.waiting));
+        }
         for (workload, gauges) in workloads {
             let labels = vec![("workload", workload)];
             self.replicas.get_or_create(&labels).set(gauges.replicas as i64);

@@ -31,6 +31,7 @@ mod headers;
 mod metrics;
 mod queue;
 mod route;
+mod scrape;
 mod tokens;
 
 use std::collections::HashMap;
@@ -73,6 +74,31 @@ pub struct GatewayConfig {
     /// After the shutdown signal, how long requests in flight (streams included) may take to
     /// finish before [`Gateway::serve`] returns anyway.
     pub drain_timeout: std::time::Duration,
+    /// How replicas are chosen.
+    pub balancing: Balancing,
+}
+
+/// How the gateway chooses among a revision's replicas.
+///
+/// ```
+/// use runai_serve::gateway::Balancing;
+/// use std::time::Duration;
+/// let llm = Balancing::LlmAware { scrape_interval: Duration::from_millis(500) };
+/// assert_ne!(llm, Balancing::default());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Balancing {
+    /// The fewer outstanding requests of two replicas drawn at random.
+    #[default]
+    LeastOutstanding,
+    /// As above, but two replicas whose model servers reported within three scrape intervals
+    /// are compared first by requests waiting, then by KV-cache use, as read from each
+    /// replica's vLLM `/metrics` every `scrape_interval` (while [`Gateway::serve`] runs).
+    LlmAware {
+        /// Time between scrapes of each replica's metrics.
+        scrape_interval: std::time::Duration,
+    },
 }
 
 impl Default for GatewayConfig {
@@ -80,6 +106,7 @@ impl Default for GatewayConfig {
         Self {
             domain: None,
             drain_timeout: std::time::Duration::from_secs(30),
+            balancing: Balancing::LeastOutstanding,
         }
     }
 }
@@ -138,7 +165,7 @@ struct Revision {
 
 impl Backend {
     /// A revision by weight among those with replicas, then a replica within it.
-    fn pick(&self, seed: &AtomicU64) -> Option<(Arc<str>, Outstanding)> {
+    fn pick(&self, seed: &AtomicU64, fresh_since_ms: Option<u64>) -> Option<(Arc<str>, Outstanding)> {
         let serving = || {
             self.revisions
                 .iter()
@@ -160,7 +187,7 @@ impl Backend {
                 inside
             })
             .expect("the ticket falls inside the total weight");
-        let outstanding = balance::pick(&revision.replicas, seed)?;
+        let outstanding = balance::pick_with(&revision.replicas, seed, fresh_since_ms)?;
         Some((Arc::clone(&revision.name), outstanding))
     }
 
@@ -201,6 +228,25 @@ struct Inner {
     activator: Option<activator::Activator>,
     /// Bumped on every endpoint change, so held requests wake up to look again.
     changes: tokio::sync::watch::Sender<u64>,
+    /// The gateway's epoch for report times.
+    started: Instant,
+}
+
+impl Inner {
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Reports at or after this time count, in LLM-aware mode.
+    fn fresh_since_ms(&self) -> Option<u64> {
+        match self.config.balancing {
+            Balancing::LeastOutstanding => None,
+            Balancing::LlmAware { scrape_interval } => Some(
+                self.now_ms()
+                    .saturating_sub(3 * scrape_interval.as_millis() as u64),
+            ),
+        }
+    }
 }
 
 impl Gateway {
@@ -248,6 +294,7 @@ impl Gateway {
                 metrics: metrics::GatewayMetrics::new(),
                 activator,
                 changes: tokio::sync::watch::Sender::new(0),
+                started: Instant::now(),
             }),
         }
     }
@@ -381,7 +428,19 @@ impl Gateway {
             };
             (key.to_string(), gauges)
         });
-        self.inner.metrics.encode_with(gauges)
+        let reports: Vec<_> = endpoints
+            .iter()
+            .flat_map(|(key, backend)| {
+                backend.replicas().filter_map(move |r| {
+                    r.reported.waiting().map(|waiting| metrics::ReplicaReport {
+                        workload: key.to_string(),
+                        replica: r.base.to_string(),
+                        waiting,
+                    })
+                })
+            })
+            .collect();
+        self.inner.metrics.encode_with(gauges, &reports)
     }
 
     /// A router serving [`Gateway::metrics_text`] on `GET /metrics`, for an admin listener
@@ -418,6 +477,9 @@ impl Gateway {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let drain = self.inner.config.drain_timeout;
+        if let Balancing::LlmAware { scrape_interval } = self.inner.config.balancing {
+            tokio::spawn(scrape::scrape_loop(Arc::downgrade(&self.inner), scrape_interval));
+        }
         let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
         let (signal, deadline) = crate::drain::signal_and_deadline(shutdown, drain);
         let server = axum::serve(listener, app).with_graceful_shutdown(signal);
@@ -466,7 +528,7 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
     let upstream_path = routed.upstream_path;
     let mut backend = Arc::clone(routed.target);
     drop(endpoints);
-    let (revision, outstanding) = match backend.pick(&inner.seed) {
+    let (revision, outstanding) = match backend.pick(&inner.seed, inner.fresh_since_ms()) {
         Some(picked) => picked,
         None => match &inner.activator {
             Some(activator) => match activator.hold(inner, &key).await {
