@@ -677,3 +677,31 @@ async fn llm_aware_balancing_avoids_the_replica_whose_server_is_queueing() {
         handle.abort();
     }
 }
+
+#[tokio::test]
+async fn a_request_that_cannot_connect_is_retried_once_on_another_replica() {
+    let (listener, dead) = listen().await;
+    drop(listener);
+    let sim = start_sim("m").await;
+    let gateway = Gateway::new(GatewayConfig::default());
+    gateway
+        .update_endpoints(&WorkloadKey::new("p", "m"), &[&dead, &sim])
+        .unwrap();
+    let base = start_gateway(&gateway).await;
+    let client = client();
+    for _ in 0..20 {
+        let request = post(
+            &format!("{base}/p/m/v1/completions"),
+            &json!({"prompt": "x", "max_tokens": 1}),
+        );
+        let (status, _, text) = send(&client, request).await;
+        assert_eq!(status, 200, "{text}");
+    }
+    let request = hyper::Request::get(format!("{sim}/metrics"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(
+        sample(&send(&client, request).await.2, "vllm:prompt_tokens_total"),
+        20.0
+    );
+}

@@ -191,6 +191,34 @@ impl Backend {
         Some((Arc::clone(&revision.name), outstanding))
     }
 
+    /// For a retry: another replica than `failed`, from the revisions by weight. Builds the
+    /// candidate lists, which only the retry path pays for.
+    fn pick_excluding(
+        &self,
+        failed: &Uri,
+        seed: &AtomicU64,
+        fresh_since_ms: Option<u64>,
+    ) -> Option<(Arc<str>, Outstanding)> {
+        let others = Self {
+            revisions: self
+                .revisions
+                .iter()
+                .map(|r| Revision {
+                    name: Arc::clone(&r.name),
+                    weight: r.weight,
+                    replicas: r
+                        .replicas
+                        .iter()
+                        .filter(|replica| replica.base != *failed)
+                        .cloned()
+                        .collect(),
+                })
+                .collect(),
+            limits: self.limits,
+        };
+        others.pick(seed, fresh_since_ms)
+    }
+
     fn replicas(&self) -> impl Iterator<Item = &Arc<Replica>> {
         self.revisions.iter().flat_map(|r| r.replicas.iter())
     }
@@ -545,20 +573,10 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
             }
         },
     };
-    let uri = match upstream_uri(&outstanding.replica().base, &upstream_path) {
-        Ok(uri) => uri,
-        Err(message) => {
-            return (
-                served_by(
-                    error(StatusCode::BAD_REQUEST, "invalid_request_error", &message),
-                    &revision,
-                ),
-                Some(key),
-            );
-        }
-    };
-    let metered =
-        parts.method == axum::http::Method::POST && METERED_PATHS.iter().any(|p| uri.path().ends_with(p));
+    let metered = parts.method == axum::http::Method::POST
+        && METERED_PATHS
+            .iter()
+            .any(|p| upstream_path.split('?').next().unwrap_or("").ends_with(p));
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -566,8 +584,110 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
     headers::strip_hop_by_hop(&mut parts.headers);
     headers::set_forwarded(&mut parts.headers, peer, host);
     parts.headers.remove(header::HOST);
-    parts.uri = uri;
-    let upstream = Request::from_parts(parts, body);
+    // A small body of known length is kept, so a request that fails to connect can go to
+    // another replica; one that reached a replica is never sent again.
+    let (body, replay) = match replayable(&parts.headers, body).await {
+        Ok(kept) => kept,
+        Err(response) => return (served_by(response, &revision), Some(key)),
+    };
+    let head = UpstreamHead {
+        method: parts.method,
+        version: parts.version,
+        headers: parts.headers,
+        path: upstream_path,
+        metered,
+        arrived,
+    };
+    let failed = match send_once(inner, &backend, &key, outstanding, &head, body).await {
+        Ok(response) => return (served_by(response, &revision), Some(key)),
+        Err(Failure::Respond(response)) => return (served_by(response, &revision), Some(key)),
+        Err(Failure::Connect { replica, message }) => (replica, message),
+    };
+    let retry = replay.and_then(|bytes| {
+        let picked = backend.pick_excluding(&failed.0, &inner.seed, inner.fresh_since_ms())?;
+        Some((picked, bytes))
+    });
+    let Some(((revision, outstanding), bytes)) = retry else {
+        let response = error(StatusCode::BAD_GATEWAY, "upstream_error", &failed.1);
+        return (served_by(response, &revision), Some(key));
+    };
+    let response = match send_once(inner, &backend, &key, outstanding, &head, Body::from(bytes)).await {
+        Ok(response) | Err(Failure::Respond(response)) => response,
+        Err(Failure::Connect { message, .. }) => error(StatusCode::BAD_GATEWAY, "upstream_error", &message),
+    };
+    (served_by(response, &revision), Some(key))
+}
+
+/// Bodies up to this size, with a known length, are kept for a retry after a failed connect.
+const REPLAYABLE_BODY: u64 = 64 * 1024;
+
+/// The body to send first, and a copy to resend when it is small and of known length.
+async fn replayable(
+    headers: &axum::http::HeaderMap,
+    body: Body,
+) -> Result<(Body, Option<bytes::Bytes>), Response> {
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match length {
+        Some(length) if length <= REPLAYABLE_BODY => {
+            let bytes = http_body_util::BodyExt::collect(http_body_util::Limited::new(
+                body,
+                REPLAYABLE_BODY as usize,
+            ))
+            .await
+            .map_err(|e| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    &format!("request body: {e}"),
+                )
+            })?
+            .to_bytes();
+            Ok((Body::from(bytes.clone()), Some(bytes)))
+        }
+        _ => Ok((body, None)),
+    }
+}
+
+/// What every attempt sends: the request line and headers, already cleaned.
+struct UpstreamHead {
+    method: axum::http::Method,
+    version: axum::http::Version,
+    headers: axum::http::HeaderMap,
+    path: String,
+    metered: bool,
+    arrived: Instant,
+}
+
+/// Why an attempt produced no upstream response.
+enum Failure {
+    /// The replica could not be reached; the request did not leave, so it may go elsewhere.
+    Connect { replica: Uri, message: String },
+    /// Answer the client with this.
+    Respond(Response),
+}
+
+/// One attempt on the picked replica: admission, the request, and the response wrapped to
+/// keep the slot, count and meter until its body ends.
+async fn send_once(
+    inner: &Arc<Inner>,
+    backend: &Backend,
+    key: &WorkloadKey,
+    outstanding: Outstanding,
+    head: &UpstreamHead,
+    body: Body,
+) -> Result<Response, Failure> {
+    let replica = outstanding.replica().base.clone();
+    let uri = upstream_uri(&replica, &head.path).map_err(|message| {
+        Failure::Respond(error(StatusCode::BAD_REQUEST, "invalid_request_error", &message))
+    })?;
+    let mut upstream = Request::new(body);
+    *upstream.method_mut() = head.method.clone();
+    *upstream.version_mut() = head.version;
+    *upstream.headers_mut() = head.headers.clone();
+    *upstream.uri_mut() = uri;
     // The deadline covers the wait for a slot and the replica's response headers, not the
     // body: a token stream may rightly last longer than any request timeout.
     let timeout = backend.limits.request_timeout;
@@ -576,22 +696,19 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
         Ok(slot) => slot,
         Err(queue::Refused::QueueFull) => {
             let message = format!("workload {key}: every replica slot and queue place is taken");
-            return (
-                served_by(
-                    retry_later(error(StatusCode::SERVICE_UNAVAILABLE, "overloaded", &message)),
-                    &revision,
-                ),
-                Some(key),
-            );
+            return Err(Failure::Respond(retry_later(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                &message,
+            ))));
         }
-        Err(queue::Refused::TimedOut) => return (served_by(timed_out(&key), &revision), Some(key)),
+        Err(queue::Refused::TimedOut) => return Err(Failure::Respond(timed_out(key))),
     };
     let sent = inner.client.request(upstream);
     let answer = match deadline {
-        Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
-            Ok(answer) => answer,
-            Err(_) => return (served_by(timed_out(&key), &revision), Some(key)),
-        },
+        Some(deadline) => tokio::time::timeout_at(deadline, sent)
+            .await
+            .map_err(|_| Failure::Respond(timed_out(key)))?,
         None => sent.await,
     };
     match answer {
@@ -605,26 +722,30 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
                 .is_some_and(|v| v.starts_with("text/event-stream"));
             let body = Counted {
                 body,
-                meter: metered.then(|| tokens::TokenMeter::new(arrived, streaming)),
+                meter: head
+                    .metered
+                    .then(|| tokens::TokenMeter::new(head.arrived, streaming)),
                 finish: Some(Finish {
                     inner: Arc::clone(inner),
                     workload: key.to_string(),
-                    arrived,
+                    arrived: head.arrived,
                 }),
                 _slot: slot,
                 _outstanding: outstanding,
             };
-            (
-                served_by(Response::from_parts(parts, Body::new(body)), &revision),
-                Some(key),
-            )
+            Ok(Response::from_parts(parts, Body::new(body)))
         }
         Err(e) => {
-            let message = format!("replica {} of workload {key}: {e}", outstanding.replica().base);
-            (
-                error(StatusCode::BAD_GATEWAY, "upstream_error", &message),
-                Some(key),
-            )
+            let message = format!("replica {replica} of workload {key}: {e}");
+            if e.is_connect() {
+                Err(Failure::Connect { replica, message })
+            } else {
+                Err(Failure::Respond(error(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_error",
+                    &message,
+                )))
+            }
         }
     }
 }
