@@ -705,3 +705,27 @@ async fn a_request_that_cannot_connect_is_retried_once_on_another_replica() {
         20.0
     );
 }
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_413_before_any_replica_sees_them() {
+    let echo = start_echo().await;
+    let gateway = Gateway::new(GatewayConfig {
+        max_request_body_bytes: 1_000,
+        ..GatewayConfig::default()
+    });
+    gateway
+        .update_endpoints(&WorkloadKey::new("p", "echo"), &[&echo])
+        .unwrap();
+    let base = start_gateway(&gateway).await;
+    let big = json!({"prompt": "x".repeat(2_000)});
+    let (status, _, text) = send(&client(), post(&format!("{base}/p/echo/v1/completions"), &big)).await;
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains("1000 bytes"), "{text}");
+    let small = json!({"prompt": "x"});
+    assert_eq!(
+        send(&client(), post(&format!("{base}/p/echo/v1/completions"), &small))
+            .await
+            .0,
+        200
+    );
+}

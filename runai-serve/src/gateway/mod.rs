@@ -76,6 +76,9 @@ pub struct GatewayConfig {
     pub drain_timeout: std::time::Duration,
     /// How replicas are chosen.
     pub balancing: Balancing,
+    /// Largest request body accepted, in bytes: a larger declared length gets 413 before
+    /// anything is sent, and a streamed body that grows past it is cut off.
+    pub max_request_body_bytes: u64,
 }
 
 /// How the gateway chooses among a revision's replicas.
@@ -107,6 +110,8 @@ impl Default for GatewayConfig {
             domain: None,
             drain_timeout: std::time::Duration::from_secs(30),
             balancing: Balancing::LeastOutstanding,
+            // Far above any prompt, and bounded: a gateway must not stream gigabytes upstream.
+            max_request_body_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -535,6 +540,23 @@ const METERED_PATHS: [&str; 3] = ["/v1/chat/completions", "/v1/completions", "/v
 /// Routes, admits and proxies one request: the response, and the workload when one matched.
 async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Response, Option<WorkloadKey>) {
     let (mut parts, body) = request.into_parts();
+    let limit = inner.config.max_request_body_bytes;
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        let message = format!("the request body is larger than the gateway's limit of {limit} bytes");
+        return (
+            error(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", &message),
+            None,
+        );
+    }
+    let body = Body::new(http_body_util::Limited::new(
+        body,
+        usize::try_from(limit).unwrap_or(usize::MAX),
+    ));
     let host = parts.headers.get(header::HOST).cloned().or_else(|| {
         parts
             .uri
