@@ -17,3 +17,4 @@
 mod drain;
 pub mod gateway;
 pub mod model_sim;
+mod shared;

@@ -127,10 +127,7 @@ pub(crate) fn pick_with(
 
 /// SplitMix64 over a shared counter: lock-free and good enough to spread picks.
 pub(crate) fn next_random(seed: &AtomicU64) -> u64 {
-    let mut z = seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    crate::shared::splitmix64(seed.fetch_add(crate::shared::SPLITMIX64_STEP, Ordering::Relaxed))
 }
 
 #[cfg(test)]

@@ -48,11 +48,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::shared::openai_error as error;
 pub use activator::{ActivatorConfig, ScaleFromZero};
 use balance::{Outstanding, Replica};
 pub use queue::WorkloadLimits;
@@ -168,6 +169,17 @@ struct Revision {
     replicas: Vec<Arc<Replica>>,
 }
 
+impl Revision {
+    /// The same revision and weight over other replicas.
+    fn with_replicas(&self, replicas: Vec<Arc<Replica>>) -> Self {
+        Self {
+            name: Arc::clone(&self.name),
+            weight: self.weight,
+            replicas,
+        }
+    }
+}
+
 impl Backend {
     /// A revision by weight among those with replicas, then a replica within it.
     fn pick(&self, seed: &AtomicU64, fresh_since_ms: Option<u64>) -> Option<(Arc<str>, Outstanding)> {
@@ -208,15 +220,14 @@ impl Backend {
             revisions: self
                 .revisions
                 .iter()
-                .map(|r| Revision {
-                    name: Arc::clone(&r.name),
-                    weight: r.weight,
-                    replicas: r
-                        .replicas
-                        .iter()
-                        .filter(|replica| replica.base != *failed)
-                        .cloned()
-                        .collect(),
+                .map(|r| {
+                    r.with_replicas(
+                        r.replicas
+                            .iter()
+                            .filter(|replica| replica.base != *failed)
+                            .cloned()
+                            .collect(),
+                    )
                 })
                 .collect(),
             limits: self.limits,
@@ -419,14 +430,12 @@ impl Gateway {
             let revisions = current.get(workload).map_or_else(Vec::new, |old| {
                 old.revisions
                     .iter()
-                    .map(|r| Revision {
-                        name: Arc::clone(&r.name),
-                        weight: r.weight,
-                        replicas: r
+                    .map(|r| {
+                        let fresh = r
                             .replicas
                             .iter()
-                            .map(|replica| Arc::new(Replica::new(replica.base.clone(), &limits)))
-                            .collect(),
+                            .map(|replica| Arc::new(Replica::new(replica.base.clone(), &limits)));
+                        r.with_replicas(fresh.collect())
                     })
                     .collect()
             });
@@ -608,32 +617,46 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
     parts.headers.remove(header::HOST);
     // A small body of known length is kept, so a request that fails to connect can go to
     // another replica; one that reached a replica is never sent again.
-    let (body, replay) = match replayable(&parts.headers, body).await {
+    // Only worth keeping when another replica could take the retry.
+    let retry_possible = backend.replicas().nth(1).is_some();
+    let (body, replay) = match replayable(declared, body, retry_possible).await {
         Ok(kept) => kept,
         Err(response) => return (served_by(response, &revision), Some(key)),
     };
+    // The headers are copied for a second attempt only when one can happen.
+    let retry_headers = replay.as_ref().map(|_| parts.headers.clone());
     let head = UpstreamHead {
         method: parts.method,
         version: parts.version,
-        headers: parts.headers,
         path: upstream_path,
         metered,
         arrived,
     };
-    let failed = match send_once(inner, &backend, &key, outstanding, &head, body).await {
+    let first = send_once(inner, &backend, &key, outstanding, &head, parts.headers, body).await;
+    let failed = match first {
         Ok(response) => return (served_by(response, &revision), Some(key)),
         Err(Failure::Respond(response)) => return (served_by(response, &revision), Some(key)),
         Err(Failure::Connect { replica, message }) => (replica, message),
     };
-    let retry = replay.and_then(|bytes| {
+    let retry = replay.zip(retry_headers).and_then(|kept| {
         let picked = backend.pick_excluding(&failed.0, &inner.seed, inner.fresh_since_ms())?;
-        Some((picked, bytes))
+        Some((picked, kept))
     });
-    let Some(((revision, outstanding), bytes)) = retry else {
+    let Some(((revision, outstanding), (bytes, headers))) = retry else {
         let response = error(StatusCode::BAD_GATEWAY, "upstream_error", &failed.1);
         return (served_by(response, &revision), Some(key));
     };
-    let response = match send_once(inner, &backend, &key, outstanding, &head, Body::from(bytes)).await {
+    let response = match send_once(
+        inner,
+        &backend,
+        &key,
+        outstanding,
+        &head,
+        headers,
+        Body::from(bytes),
+    )
+    .await
+    {
         Ok(response) | Err(Failure::Respond(response)) => response,
         Err(Failure::Connect { message, .. }) => error(StatusCode::BAD_GATEWAY, "upstream_error", &message),
     };
@@ -643,17 +666,15 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
 /// Bodies up to this size, with a known length, are kept for a retry after a failed connect.
 const REPLAYABLE_BODY: u64 = 64 * 1024;
 
-/// The body to send first, and a copy to resend when it is small and of known length.
+/// The body to send first, and a copy to resend when a retry is possible and the body is
+/// small and of known (`declared`) length.
 async fn replayable(
-    headers: &axum::http::HeaderMap,
+    declared: Option<u64>,
     body: Body,
+    retry_possible: bool,
 ) -> Result<(Body, Option<bytes::Bytes>), Response> {
-    let length = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match length {
-        Some(length) if length <= REPLAYABLE_BODY => {
+    match declared {
+        Some(length) if retry_possible && length <= REPLAYABLE_BODY => {
             let bytes = http_body_util::BodyExt::collect(http_body_util::Limited::new(
                 body,
                 REPLAYABLE_BODY as usize,
@@ -673,11 +694,11 @@ async fn replayable(
     }
 }
 
-/// What every attempt sends: the request line and headers, already cleaned.
+/// What every attempt sends besides headers and body: the request line, and what the
+/// response's metering needs.
 struct UpstreamHead {
     method: axum::http::Method,
     version: axum::http::Version,
-    headers: axum::http::HeaderMap,
     path: String,
     metered: bool,
     arrived: Instant,
@@ -699,6 +720,7 @@ async fn send_once(
     key: &WorkloadKey,
     outstanding: Outstanding,
     head: &UpstreamHead,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
     let replica = outstanding.replica().base.clone();
@@ -708,7 +730,7 @@ async fn send_once(
     let mut upstream = Request::new(body);
     *upstream.method_mut() = head.method.clone();
     *upstream.version_mut() = head.version;
-    *upstream.headers_mut() = head.headers.clone();
+    *upstream.headers_mut() = headers;
     *upstream.uri_mut() = uri;
     // The deadline covers the wait for a slot and the replica's response headers, not the
     // body: a token stream may rightly last longer than any request timeout.
@@ -871,9 +893,4 @@ impl http_body::Body for Counted {
     fn size_hint(&self) -> http_body::SizeHint {
         self.body.size_hint()
     }
-}
-
-fn error(status: StatusCode, kind: &str, message: &str) -> Response {
-    let body = serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": null}});
-    (status, axum::Json(body)).into_response()
 }

@@ -39,8 +39,9 @@ use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use crate::shared::{SPLITMIX64_STEP, openai_error as error, splitmix64};
 use metrics::{InFlight, SimMetrics};
-use openai::{CompletionRequest, Kind, error_body};
+use openai::{CompletionRequest, Kind};
 
 /// Settings of the simulated model server.
 ///
@@ -169,13 +170,7 @@ impl SimState {
             return false;
         }
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        let mut z = self
-            .config
-            .seed
-            .wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+        let z = splitmix64(self.config.seed.wrapping_add(n.wrapping_mul(SPLITMIX64_STEP)));
         let unit = (z >> 11) as f64 / ((1u64 << 53) as f64);
         unit < self.config.error_rate
     }
@@ -334,8 +329,4 @@ async fn metrics(State(state): State<Arc<SimState>>) -> Response {
         state.metrics.encode(),
     )
         .into_response()
-}
-
-fn error(status: StatusCode, kind: &str, message: &str) -> Response {
-    (status, axum::Json(error_body(kind, message))).into_response()
 }

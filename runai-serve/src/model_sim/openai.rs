@@ -183,11 +183,6 @@ pub(super) fn usage_chunk(kind: Kind, id: &str, model: &str, request: &Completio
            "choices": [], "usage": request.usage()})
 }
 
-/// An OpenAI error body.
-pub(super) fn error_body(kind: &str, message: &str) -> Value {
-    json!({"error": {"message": message, "type": kind, "param": null, "code": null}})
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
