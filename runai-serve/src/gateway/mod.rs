@@ -26,6 +26,7 @@
 //! ```
 
 mod activator;
+mod auth;
 mod balance;
 mod headers;
 mod metrics;
@@ -55,6 +56,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::shared::openai_error as error;
 pub use activator::{ActivatorConfig, ScaleFromZero};
+pub use auth::{AccessPolicy, AuthConfig, AuthError, Authenticator, ClaimNames, KeySource};
 use balance::{Outstanding, Replica};
 pub use queue::WorkloadLimits;
 pub use route::WorkloadKey;
@@ -133,6 +135,14 @@ pub enum GatewayError {
         /// Why it was refused.
         reason: String,
     },
+    /// An access policy needs tokens and the gateway has no [`Authenticator`].
+    #[error(
+        "workload {workload}: its access policy needs a token, and the gateway verifies none; build it with an Authenticator (Gateway::builder(..).authenticator(..)) or make the workload public"
+    )]
+    NoAuthenticator {
+        /// The workload.
+        workload: WorkloadKey,
+    },
 }
 
 /// The gateway: cheap to clone, all clones share endpoints and connection pool.
@@ -160,6 +170,7 @@ pub struct Gateway {
 struct Backend {
     revisions: Vec<Revision>,
     limits: WorkloadLimits,
+    access: Arc<AccessPolicy>,
 }
 
 #[derive(Debug)]
@@ -231,6 +242,7 @@ impl Backend {
                 })
                 .collect(),
             limits: self.limits,
+            access: Arc::clone(&self.access),
         };
         others.pick(seed, fresh_since_ms)
     }
@@ -258,6 +270,35 @@ pub struct RevisionEndpoints<'a> {
     pub replicas: &'a [&'a str],
 }
 
+/// Builds a [`Gateway`] with an activator or an authenticator; see [`Gateway::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct GatewayBuilder {
+    config: GatewayConfig,
+    activator: Option<activator::Activator>,
+    auth: Option<Authenticator>,
+}
+
+impl GatewayBuilder {
+    /// Requests for a workload with no ready replica wait (see [`ActivatorConfig`]) while
+    /// `hook` is asked to scale the workload from zero.
+    pub fn activator(mut self, config: ActivatorConfig, hook: impl ScaleFromZero) -> Self {
+        self.activator = Some(activator::Activator::new(config, Arc::new(hook)));
+        self
+    }
+
+    /// Tokens are verified by `auth` for workloads whose [`AccessPolicy`] needs them.
+    pub fn authenticator(mut self, auth: Authenticator) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// The gateway.
+    pub fn build(self) -> Gateway {
+        Gateway::build(self.config, self.activator, self.auth)
+    }
+}
+
 /// The revision a response came from, left in its extensions for the metrics.
 #[derive(Debug, Clone)]
 struct ServedBy(Arc<str>);
@@ -270,6 +311,7 @@ struct Inner {
     seed: AtomicU64,
     metrics: metrics::GatewayMetrics,
     activator: Option<activator::Activator>,
+    auth: Option<Authenticator>,
     /// Bumped on every endpoint change, so held requests wake up to look again.
     changes: tokio::sync::watch::Sender<u64>,
     /// The gateway's epoch for report times.
@@ -297,7 +339,25 @@ impl Gateway {
     /// A gateway with no workloads.
     #[must_use]
     pub fn new(config: GatewayConfig) -> Self {
-        Self::build(config, None)
+        Self::builder(config).build()
+    }
+
+    /// A gateway with options beyond the config: an activator, an authenticator.
+    ///
+    /// ```
+    /// use runai_serve::gateway::{AuthConfig, Authenticator, Gateway, GatewayConfig, KeySource};
+    /// let auth = Authenticator::new(AuthConfig::new(KeySource::SharedSecret(vec![7; 32]), "me"))?;
+    /// let gateway = Gateway::builder(GatewayConfig::default()).authenticator(auth).build();
+    /// # drop(gateway);
+    /// # Ok::<(), runai_serve::gateway::AuthError>(())
+    /// ```
+    #[must_use]
+    pub fn builder(config: GatewayConfig) -> GatewayBuilder {
+        GatewayBuilder {
+            config,
+            activator: None,
+            auth: None,
+        }
     }
 
     /// A gateway whose requests for a workload with no ready replica wait (see
@@ -318,10 +378,10 @@ impl Gateway {
         activator: ActivatorConfig,
         hook: impl ScaleFromZero,
     ) -> Self {
-        Self::build(config, Some(activator::Activator::new(activator, Arc::new(hook))))
+        Self::builder(config).activator(activator, hook).build()
     }
 
-    fn build(config: GatewayConfig, activator: Option<activator::Activator>) -> Self {
+    fn build(config: GatewayConfig, activator: Option<activator::Activator>, auth: Option<Authenticator>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
@@ -337,6 +397,7 @@ impl Gateway {
                 seed: AtomicU64::new(0x5EED),
                 metrics: metrics::GatewayMetrics::new(),
                 activator,
+                auth,
                 changes: tokio::sync::watch::Sender::new(0),
                 started: Instant::now(),
             }),
@@ -403,6 +464,7 @@ impl Gateway {
         self.inner.endpoints.rcu(|current| {
             let old = current.get(workload);
             let limits = old.map(|b| b.limits).unwrap_or_default();
+            let access = old.map_or_else(Arc::default, |b| Arc::clone(&b.access));
             let find = |uri: &Uri| old.and_then(|old| old.replicas().find(|r| r.base == *uri).cloned());
             let revisions = parsed
                 .iter()
@@ -416,7 +478,7 @@ impl Gateway {
                 })
                 .collect();
             let mut next = HashMap::clone(current);
-            next.insert(workload.clone(), Arc::new(Backend { revisions, limits }));
+            next.insert(workload.clone(), Arc::new(Backend { revisions, limits, access }));
             next
         });
         self.inner.changes.send_modify(|version| *version += 1);
@@ -427,6 +489,9 @@ impl Gateway {
     /// admitted keep their slots; new ones count against the new limits.
     pub fn set_limits(&self, workload: &WorkloadKey, limits: WorkloadLimits) {
         self.inner.endpoints.rcu(|current| {
+            let access = current
+                .get(workload)
+                .map_or_else(Arc::default, |b| Arc::clone(&b.access));
             let revisions = current.get(workload).map_or_else(Vec::new, |old| {
                 old.revisions
                     .iter()
@@ -440,10 +505,52 @@ impl Gateway {
                     .collect()
             });
             let mut next = HashMap::clone(current);
-            next.insert(workload.clone(), Arc::new(Backend { revisions, limits }));
+            next.insert(workload.clone(), Arc::new(Backend { revisions, limits, access }));
             next
         });
         self.inner.changes.send_modify(|version| *version += 1);
+    }
+
+    /// Sets who may call `workload` (known or not yet known; public until set). Requests
+    /// are checked before any byte is sent to a replica: a missing or bad token gets 401, a
+    /// valid one without access 403.
+    ///
+    /// ```
+    /// use runai_serve::gateway::{AccessPolicy, AuthConfig, Authenticator, Gateway, GatewayConfig, KeySource, WorkloadKey};
+    /// let auth = Authenticator::new(AuthConfig::new(KeySource::SharedSecret(vec![7; 32]), "me"))?;
+    /// let gateway = Gateway::builder(GatewayConfig::default()).authenticator(auth).build();
+    /// gateway.set_access(&WorkloadKey::new("p", "llama"), AccessPolicy::groups(["ml-team"]))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`GatewayError::NoAuthenticator`] when the policy needs a token and the gateway was
+    /// built without an [`Authenticator`]; nothing changes then.
+    pub fn set_access(&self, workload: &WorkloadKey, policy: AccessPolicy) -> Result<(), GatewayError> {
+        if policy.requires_token() && self.inner.auth.is_none() {
+            return Err(GatewayError::NoAuthenticator {
+                workload: workload.clone(),
+            });
+        }
+        let access = Arc::new(policy);
+        self.inner.endpoints.rcu(|current| {
+            let backend = match current.get(workload) {
+                Some(old) => Backend {
+                    revisions: old.revisions.iter().map(|r| r.with_replicas(r.replicas.clone())).collect(),
+                    limits: old.limits,
+                    access: Arc::clone(&access),
+                },
+                None => Backend {
+                    access: Arc::clone(&access),
+                    ..Backend::default()
+                },
+            };
+            let mut next = HashMap::clone(current);
+            next.insert(workload.clone(), Arc::new(backend));
+            next
+        });
+        self.inner.changes.send_modify(|version| *version += 1);
+        Ok(())
     }
 
     /// Forgets `workload`; its requests get 404 from now on.
@@ -587,6 +694,16 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
     let upstream_path = routed.upstream_path;
     let mut backend = Arc::clone(routed.target);
     drop(endpoints);
+    if backend.access.requires_token() {
+        let checked = match &inner.auth {
+            Some(auth) => auth.check(&backend.access, &parts.headers).await,
+            // set_access refuses such a policy; kept closed should it ever happen.
+            None => Err(auth::Denied::Unauthenticated(None)),
+        };
+        if let Err(denied) = checked {
+            return (denied.into_response(), Some(key));
+        }
+    }
     let (revision, outstanding) = match backend.pick(&inner.seed, inner.fresh_since_ms()) {
         Some(picked) => picked,
         None => match &inner.activator {
