@@ -133,7 +133,9 @@ async fn start_counting_replica() -> (String, Arc<AtomicUsize>) {
     let counted = Arc::clone(&connections);
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             counted.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(|_request| async {
@@ -286,14 +288,21 @@ async fn a_refused_request_never_reaches_the_replica() {
     gateway
         .set_access(&workload, AccessPolicy::users(["alice"]))
         .unwrap();
-    let url = format!("{}/team/locked/v1/chat/completions", start_gateway(&gateway).await);
+    let url = format!(
+        "{}/team/locked/v1/chat/completions",
+        start_gateway(&gateway).await
+    );
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     let carol = key.sign(&claims("carol", &[]));
     for token in [None, Some("bad"), Some(carol.as_str())] {
         let (status, ..) = get(&client, &url, token).await;
         assert!(status == 401 || status == 403, "{status}");
     }
-    assert_eq!(connections.load(Ordering::SeqCst), 0, "a refused request reached the replica");
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "a refused request reached the replica"
+    );
     let (status, _, body) = get(&client, &url, Some(&key.sign(&claims("alice", &[])))).await;
     assert_eq!((status, body.as_str()), (200, "served"));
     assert_eq!(connections.load(Ordering::SeqCst), 1);
@@ -310,7 +319,9 @@ async fn a_rotated_key_is_fetched_when_a_token_names_it() {
     let (replica, _) = start_counting_replica().await;
     let workload = WorkloadKey::new("team", "llm");
     gateway.update_endpoints(&workload, &[&replica]).unwrap();
-    gateway.set_access(&workload, AccessPolicy::authenticated()).unwrap();
+    gateway
+        .set_access(&workload, AccessPolicy::authenticated())
+        .unwrap();
     let url = format!("{}/team/llm/v1/models", start_gateway(&gateway).await);
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     let token = old.sign(&claims("alice", &[]));
@@ -320,7 +331,10 @@ async fn a_rotated_key_is_fetched_when_a_token_names_it() {
     assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1);
     // The issuer rotates: the new key appears, and a token naming it triggers one fetch.
     jwks.publish(&[&old, &new]);
-    assert_eq!(get(&client, &url, Some(&new.sign(&claims("bob", &[])))).await.0, 200);
+    assert_eq!(
+        get(&client, &url, Some(&new.sign(&claims("bob", &[])))).await.0,
+        200
+    );
     assert_eq!(jwks.fetches.load(Ordering::SeqCst), 2);
 }
 
@@ -341,7 +355,9 @@ async fn an_unknown_key_does_not_refetch_faster_than_the_rate_limit() {
     let (replica, _) = start_counting_replica().await;
     let workload = WorkloadKey::new("team", "llm");
     gateway.update_endpoints(&workload, &[&replica]).unwrap();
-    gateway.set_access(&workload, AccessPolicy::authenticated()).unwrap();
+    gateway
+        .set_access(&workload, AccessPolicy::authenticated())
+        .unwrap();
     let url = format!("{}/team/llm/v1/models", start_gateway(&gateway).await);
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     let forger = SigningKey::es256("made-up");
@@ -350,7 +366,11 @@ async fn an_unknown_key_does_not_refetch_faster_than_the_rate_limit() {
         assert_eq!(status, 401);
         assert!(body.contains("made-up"), "{body}");
     }
-    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1, "unknown keys hammered the JWKS");
+    assert_eq!(
+        jwks.fetches.load(Ordering::SeqCst),
+        1,
+        "unknown keys hammered the JWKS"
+    );
 }
 
 #[tokio::test]
@@ -363,7 +383,9 @@ async fn service_accounts_are_matched_by_their_client_id() {
     let (replica, _) = start_counting_replica().await;
     let workload = WorkloadKey::new("team", "llm");
     gateway.update_endpoints(&workload, &[&replica]).unwrap();
-    gateway.set_access(&workload, AccessPolicy::users(["ci-bot"])).unwrap();
+    gateway
+        .set_access(&workload, AccessPolicy::users(["ci-bot"]))
+        .unwrap();
     let url = format!("{}/team/llm/v1/models", start_gateway(&gateway).await);
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     let mut bot = claims("service-account-1234", &[]);
@@ -377,11 +399,15 @@ async fn service_accounts_are_matched_by_their_client_id() {
 async fn a_shared_secret_verifies_hmac_tokens_and_nothing_else() {
     let secret = b"0123456789abcdef0123456789abcdef-shared".to_vec();
     let auth = Authenticator::new(AuthConfig::new(KeySource::SharedSecret(secret.clone()), ISSUER)).unwrap();
-    let gateway = Gateway::builder(GatewayConfig::default()).authenticator(auth).build();
+    let gateway = Gateway::builder(GatewayConfig::default())
+        .authenticator(auth)
+        .build();
     let (replica, _) = start_counting_replica().await;
     let workload = WorkloadKey::new("team", "llm");
     gateway.update_endpoints(&workload, &[&replica]).unwrap();
-    gateway.set_access(&workload, AccessPolicy::authenticated()).unwrap();
+    gateway
+        .set_access(&workload, AccessPolicy::authenticated())
+        .unwrap();
     let url = format!("{}/team/llm/v1/models", start_gateway(&gateway).await);
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     let hs = jsonwebtoken::encode(
@@ -415,7 +441,9 @@ async fn an_unreachable_jwks_gives_503_not_401() {
     let (replica, _) = start_counting_replica().await;
     let workload = WorkloadKey::new("team", "llm");
     gateway.update_endpoints(&workload, &[&replica]).unwrap();
-    gateway.set_access(&workload, AccessPolicy::authenticated()).unwrap();
+    gateway
+        .set_access(&workload, AccessPolicy::authenticated())
+        .unwrap();
     let gateway_url = start_gateway(&gateway).await;
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     let token = SigningKey::es256("k1").sign(&claims("alice", &[]));

@@ -729,3 +729,108 @@ async fn bodies_over_the_limit_get_413_before_any_replica_sees_them() {
         200
     );
 }
+
+/// A replica that answers a stream with two tokens and then dies: the socket closes in the
+/// middle of the chunked body.
+async fn start_dying_replica() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (listener, base) = listen().await;
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                // Read the request head and its (small, known-length) body.
+                while let Ok(n) = stream.read(&mut buffer).await {
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buffer[..n]);
+                    let text = String::from_utf8_lossy(&request);
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length: ")
+                                    .map(str::to_owned)
+                            })
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+                stream.write_all(head.as_bytes()).await.unwrap();
+                for token in ["a", "b"] {
+                    let event = format!(
+                        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{token}\"}}}}]}}\n\n"
+                    );
+                    let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+                    stream.write_all(chunk.as_bytes()).await.unwrap();
+                    stream.flush().await.unwrap();
+                }
+                // Dies: no final chunk, the connection just closes.
+            });
+        }
+    });
+    base
+}
+
+#[tokio::test]
+async fn a_replica_dying_mid_stream_gives_the_client_a_clean_error_and_is_counted() {
+    let dying = start_dying_replica().await;
+    let gateway = Gateway::new(GatewayConfig::default());
+    let workload = WorkloadKey::new("p", "m");
+    gateway.update_endpoints(&workload, &[&dying]).unwrap();
+    let base = start_gateway(&gateway).await;
+    let body = json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let response = client()
+        .request(post(&format!("{base}/p/m/v1/chat/completions"), &body))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let mut received = Vec::new();
+    let outcome = loop {
+        match body.frame().await {
+            Some(Ok(frame)) => received.extend_from_slice(frame.data_ref().map_or(&[][..], |d| &d[..])),
+            Some(Err(error)) => break Err(error),
+            None => break Ok(()),
+        }
+    };
+    assert!(
+        outcome.is_err(),
+        "the client must see that the stream broke off, not a clean end"
+    );
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        text.contains(r#""content":"a""#) && text.contains(r#""content":"b""#),
+        "{text}"
+    );
+    // The request is finished in the metrics: counted as broken, nothing left in flight.
+    let metrics = gateway.metrics_text();
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"runai_gateway_upstream_body_errors_total{workload="p/m"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(&metrics, r#"runai_gateway_in_flight{workload="p/m"}"#),
+        0.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"runai_gateway_request_duration_seconds_count{workload="p/m"}"#
+        ),
+        1.0
+    );
+}

@@ -37,6 +37,7 @@ pub(crate) fn set_forwarded(
     headers: &mut HeaderMap,
     peer: Option<std::net::IpAddr>,
     host: Option<HeaderValue>,
+    over_tls: bool,
 ) {
     headers.remove("x-forwarded-for");
     headers.remove("x-forwarded-host");
@@ -49,7 +50,8 @@ pub(crate) fn set_forwarded(
     if let Some(host) = host {
         headers.insert("x-forwarded-host", host);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    let proto = if over_tls { "https" } else { "http" };
+    headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
 }
 
 #[cfg(test)]
@@ -80,9 +82,12 @@ mod tests {
             &mut h,
             Some([127, 0, 0, 1].into()),
             Some(HeaderValue::from_static("a.example")),
+            false,
         );
         assert_eq!(h["x-forwarded-for"], "127.0.0.1");
         assert_eq!(h["x-forwarded-host"], "a.example");
         assert_eq!(h["x-forwarded-proto"], "http");
+        set_forwarded(&mut h, None, None, true);
+        assert_eq!(h["x-forwarded-proto"], "https");
     }
 }

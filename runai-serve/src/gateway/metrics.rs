@@ -31,6 +31,7 @@ pub(crate) struct GatewayMetrics {
     ttft: Family<Labels, Histogram, fn() -> Histogram>,
     itl: Family<Labels, Histogram, fn() -> Histogram>,
     tokens: Family<Labels, Counter>,
+    broken_streams: Family<Labels, Counter>,
     /// The same TTFT and inter-token figures under vLLM's names, labelled by `model_name`
     /// (the workload), so dashboards built for vLLM read the gateway unchanged.
     vllm_ttft: Family<Labels, Histogram, fn() -> Histogram>,
@@ -65,6 +66,7 @@ impl GatewayMetrics {
         let ttft = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let itl = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(token_gap_histogram);
         let tokens = Family::<Labels, Counter>::default();
+        let broken_streams = Family::<Labels, Counter>::default();
         let vllm_ttft =
             Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let vllm_tpot =
@@ -116,6 +118,11 @@ impl GatewayMetrics {
             itl.clone(),
         );
         registry.register("tokens", "Prompt and completion tokens", tokens.clone());
+        registry.register(
+            "upstream_body_errors",
+            "Responses whose body broke off at the replica (a replica that died mid-stream)",
+            broken_streams.clone(),
+        );
         Self {
             registry: root,
             vllm_ttft,
@@ -129,7 +136,15 @@ impl GatewayMetrics {
             ttft,
             itl,
             tokens,
+            broken_streams,
         }
+    }
+
+    /// Counts a response body that broke off at the replica.
+    pub(crate) fn count_broken_stream(&self, workload: &str) {
+        self.broken_streams
+            .get_or_create(&vec![("workload", workload.to_owned())])
+            .inc();
     }
 
     /// Counts a response of `status` for `workload` and `revision` (empty when none

@@ -33,6 +33,7 @@ mod metrics;
 mod queue;
 mod route;
 mod scrape;
+mod tls;
 mod tokens;
 
 use std::collections::HashMap;
@@ -60,6 +61,7 @@ pub use auth::{AccessPolicy, AuthConfig, AuthError, Authenticator, ClaimNames, K
 use balance::{Outstanding, Replica};
 pub use queue::WorkloadLimits;
 pub use route::WorkloadKey;
+pub use tls::{TlsConfig, TlsError};
 
 /// Settings of the gateway.
 ///
@@ -82,6 +84,9 @@ pub struct GatewayConfig {
     /// Largest request body accepted, in bytes: a larger declared length gets 413 before
     /// anything is sent, and a streamed body that grows past it is cut off.
     pub max_request_body_bytes: u64,
+    /// Speak HTTP/2 to replicas (cleartext, prior knowledge) instead of HTTP/1.1: one
+    /// multiplexed connection per replica. The model servers must accept it.
+    pub upstream_http2: bool,
 }
 
 /// How the gateway chooses among a revision's replicas.
@@ -115,6 +120,7 @@ impl Default for GatewayConfig {
             balancing: Balancing::LeastOutstanding,
             // Far above any prompt, and bounded: a gateway must not stream gigabytes upstream.
             max_request_body_bytes: 64 * 1024 * 1024,
+            upstream_http2: false,
         }
     }
 }
@@ -351,7 +357,6 @@ impl Gateway {
     /// # drop(gateway);
     /// # Ok::<(), runai_serve::gateway::AuthError>(())
     /// ```
-    #[must_use]
     pub fn builder(config: GatewayConfig) -> GatewayBuilder {
         GatewayBuilder {
             config,
@@ -381,13 +386,18 @@ impl Gateway {
         Self::builder(config).activator(activator, hook).build()
     }
 
-    fn build(config: GatewayConfig, activator: Option<activator::Activator>, auth: Option<Authenticator>) -> Self {
+    fn build(
+        config: GatewayConfig,
+        activator: Option<activator::Activator>,
+        auth: Option<Authenticator>,
+    ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
             // Below the usual 60-75 s upstream keep-alive, so the pool does not reuse a
             // socket the replica is closing.
             .pool_idle_timeout(std::time::Duration::from_secs(30))
+            .http2_only(config.upstream_http2)
             .build(connector);
         Self {
             inner: Arc::new(Inner {
@@ -478,7 +488,14 @@ impl Gateway {
                 })
                 .collect();
             let mut next = HashMap::clone(current);
-            next.insert(workload.clone(), Arc::new(Backend { revisions, limits, access }));
+            next.insert(
+                workload.clone(),
+                Arc::new(Backend {
+                    revisions,
+                    limits,
+                    access,
+                }),
+            );
             next
         });
         self.inner.changes.send_modify(|version| *version += 1);
@@ -505,7 +522,14 @@ impl Gateway {
                     .collect()
             });
             let mut next = HashMap::clone(current);
-            next.insert(workload.clone(), Arc::new(Backend { revisions, limits, access }));
+            next.insert(
+                workload.clone(),
+                Arc::new(Backend {
+                    revisions,
+                    limits,
+                    access,
+                }),
+            );
             next
         });
         self.inner.changes.send_modify(|version| *version += 1);
@@ -536,7 +560,11 @@ impl Gateway {
         self.inner.endpoints.rcu(|current| {
             let backend = match current.get(workload) {
                 Some(old) => Backend {
-                    revisions: old.revisions.iter().map(|r| r.with_replicas(r.replicas.clone())).collect(),
+                    revisions: old
+                        .revisions
+                        .iter()
+                        .map(|r| r.with_replicas(r.replicas.clone()))
+                        .collect(),
                     limits: old.limits,
                     access: Arc::clone(&access),
                 },
@@ -637,6 +665,35 @@ impl Gateway {
             () = deadline => Ok(()),
         }
     }
+
+    /// As [`Gateway::serve`], terminating TLS on `listener` (HTTP/2 or HTTP/1.1 chosen by
+    /// ALPN); replicas are still reached over plain HTTP.
+    ///
+    /// ```no_run
+    /// use runai_serve::gateway::{Gateway, GatewayConfig, TlsConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = TlsConfig::from_pem_files("tls.crt", "tls.key")?;
+    /// let listener = tokio::net::TcpListener::bind("0.0.0.0:8443").await?;
+    /// Gateway::new(GatewayConfig::default()).serve_tls(listener, tls, std::future::pending()).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The I/O error that stopped the server.
+    pub async fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: TlsConfig,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        if let Balancing::LlmAware { scrape_interval } = self.inner.config.balancing {
+            tokio::spawn(scrape::scrape_loop(Arc::downgrade(&self.inner), scrape_interval));
+        }
+        let (signal, deadline) = crate::drain::signal_and_deadline(shutdown, self.inner.config.drain_timeout);
+        tls::serve(listener, &tls, self.router(), signal, deadline).await
+    }
 }
 
 async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
@@ -730,7 +787,8 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     headers::strip_hop_by_hop(&mut parts.headers);
-    headers::set_forwarded(&mut parts.headers, peer, host);
+    let over_tls = parts.extensions.get::<tls::ArrivedOverTls>().is_some();
+    headers::set_forwarded(&mut parts.headers, peer, host, over_tls);
     parts.headers.remove(header::HOST);
     // A small body of known length is kept, so a request that fails to connect can go to
     // another replica; one that reached a replica is never sent again.
@@ -744,7 +802,6 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
     let retry_headers = replay.as_ref().map(|_| parts.headers.clone());
     let head = UpstreamHead {
         method: parts.method,
-        version: parts.version,
         path: upstream_path,
         metered,
         arrived,
@@ -815,7 +872,6 @@ async fn replayable(
 /// response's metering needs.
 struct UpstreamHead {
     method: axum::http::Method,
-    version: axum::http::Version,
     path: String,
     metered: bool,
     arrived: Instant,
@@ -846,7 +902,12 @@ async fn send_once(
     })?;
     let mut upstream = Request::new(body);
     *upstream.method_mut() = head.method.clone();
-    *upstream.version_mut() = head.version;
+    // The version spoken to the replica is the gateway's choice, whatever the client spoke.
+    *upstream.version_mut() = if inner.config.upstream_http2 {
+        axum::http::Version::HTTP_2
+    } else {
+        axum::http::Version::HTTP_11
+    };
     *upstream.headers_mut() = headers;
     *upstream.uri_mut() = uri;
     // The deadline covers the wait for a slot and the replica's response headers, not the
@@ -998,6 +1059,12 @@ impl http_body::Body for Counted {
                 }
             }
             Poll::Ready(None) => self.finish(),
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(finish) = &self.finish {
+                    finish.inner.metrics.count_broken_stream(&finish.workload);
+                }
+                self.finish();
+            }
             _ => {}
         }
         polled

@@ -205,13 +205,18 @@ impl KeyStore {
         Err(Lookup::Unknown)
     }
 
-    fn try_keys<T>(&self, kid: Option<&str>, alg: Algorithm, verify: &mut impl FnMut(&Key) -> Option<T>) -> Option<T> {
+    fn try_keys<T>(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        verify: &mut impl FnMut(&Key) -> Option<T>,
+    ) -> Option<T> {
         let keys = self.keys.load();
         keys.iter()
             .filter(|k| k.algorithms.contains(&alg))
             // A token naming a key uses that key only; one naming none may use any that fits.
             .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
-            .find_map(|k| verify(k))
+            .find_map(verify)
     }
 
     /// Whether the keys are past their refresh period.
@@ -219,7 +224,10 @@ impl KeyStore {
         let Some(period) = self.refresh_period() else {
             return false;
         };
-        let last = *self.last_attempt.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = *self
+            .last_attempt
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         last.is_none_or(|at| at.elapsed() >= period)
     }
 
@@ -227,7 +235,10 @@ impl KeyStore {
         if self.refresh_period().is_none() {
             return false;
         }
-        let last = *self.last_attempt.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = *self
+            .last_attempt
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         last.is_none_or(|at| at.elapsed() >= self.min_refresh_interval)
     }
 
@@ -237,7 +248,10 @@ impl KeyStore {
         let started = Instant::now();
         let _one = self.fetching.lock().await;
         {
-            let mut last = self.last_attempt.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut last = self
+                .last_attempt
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             // Someone else fetched while this caller waited.
             if last.is_some_and(|at| at >= started) {
                 return Ok(());
@@ -375,7 +389,8 @@ mod tests {
 
     #[test]
     fn symmetric_and_encryption_keys_are_not_signing_keys() {
-        let oct = r#"{"keys":[{"kty":"oct","kid":"s","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}]}"#;
+        let oct =
+            r#"{"keys":[{"kty":"oct","kid":"s","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}]}"#;
         let error = parse_jwks(oct.as_bytes(), "idp").unwrap_err().to_string();
         assert!(error.contains("idp") && error.contains("no RSA"), "{error}");
         let enc = RSA_JWK.replacen("{", r#"{"use":"enc","#, 1);
@@ -385,7 +400,12 @@ mod tests {
     #[test]
     fn short_secrets_and_bad_documents_are_refused_with_the_reason() {
         let short = KeyStore::new(KeySource::SharedSecret(b"short".to_vec()), Duration::ZERO);
-        assert!(short.unwrap_err().to_string().contains("at least 32 random bytes"));
+        assert!(
+            short
+                .unwrap_err()
+                .to_string()
+                .contains("at least 32 random bytes")
+        );
         let bad = KeyStore::new(KeySource::Jwks("{\"keys\": 3}".into()), Duration::ZERO);
         assert!(bad.unwrap_err().to_string().contains("not a JWKS document"));
         let missing = KeyStore::new(
@@ -395,6 +415,11 @@ mod tests {
             },
             Duration::ZERO,
         );
-        assert!(missing.unwrap_err().to_string().contains("/nonexistent/jwks.json"));
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .contains("/nonexistent/jwks.json")
+        );
     }
 }

@@ -244,7 +244,9 @@ impl Authenticator {
         let claims = match decoded {
             Ok(claims) => claims,
             Err(Lookup::Unavailable(reason)) => {
-                return Err(Denied::Unavailable(format!("no keys to verify tokens with: {reason}")));
+                return Err(Denied::Unavailable(format!(
+                    "no keys to verify tokens with: {reason}"
+                )));
             }
             Err(Lookup::Unknown) => {
                 let reason = match last_error {
@@ -267,7 +269,9 @@ impl Authenticator {
         let entry = verified.get(token)?;
         let leeway = self.inner.leeway_s;
         let in_time = entry.expires.is_none_or(|exp| now < exp.saturating_add(leeway))
-            && entry.not_before.is_none_or(|nbf| nbf <= now.saturating_add(leeway));
+            && entry
+                .not_before
+                .is_none_or(|nbf| nbf <= now.saturating_add(leeway));
         (in_time && entry.at.elapsed() < VERIFIED_TTL).then(|| Arc::clone(&entry.principal))
     }
 
@@ -361,7 +365,12 @@ impl Denied {
                     r#"Bearer realm="runai", error="invalid_token", error_description="{}""#,
                     reason.replace('"', "'")
                 );
-                (StatusCode::UNAUTHORIZED, "authentication_error", reason, challenge)
+                (
+                    StatusCode::UNAUTHORIZED,
+                    "authentication_error",
+                    reason,
+                    challenge,
+                )
             }
             Self::Forbidden(reason) => (
                 StatusCode::FORBIDDEN,
@@ -370,7 +379,8 @@ impl Denied {
                 r#"Bearer realm="runai", error="insufficient_scope""#.to_owned(),
             ),
             Self::Unavailable(reason) => {
-                let mut response = crate::shared::openai_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &reason);
+                let mut response =
+                    crate::shared::openai_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &reason);
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -403,13 +413,19 @@ mod tests {
             bearer_token(&headers("Basic dXNlcjpwYXNz")),
             Err(Denied::Unauthenticated(Some(_)))
         ));
-        assert!(matches!(bearer_token(&HeaderMap::new()), Err(Denied::Unauthenticated(None))));
+        assert!(matches!(
+            bearer_token(&HeaderMap::new()),
+            Err(Denied::Unauthenticated(None))
+        ));
     }
 
     #[test]
     fn an_empty_issuer_list_is_refused() {
         let mut config = AuthConfig::new(KeySource::SharedSecret(vec![1; 32]), "x");
         config.issuers.clear();
-        assert!(matches!(Authenticator::new(config), Err(AuthError::MissingIssuer)));
+        assert!(matches!(
+            Authenticator::new(config),
+            Err(AuthError::MissingIssuer)
+        ));
     }
 }
