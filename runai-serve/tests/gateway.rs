@@ -834,3 +834,49 @@ async fn a_replica_dying_mid_stream_gives_the_client_a_clean_error_and_is_counte
         1.0
     );
 }
+
+#[tokio::test]
+async fn rolling_summaries_report_throughput_latency_and_ttft() {
+    let (listener, sim) = listen().await;
+    let timed = ModelSimConfig {
+        model: "m".into(),
+        ttft: std::time::Duration::from_millis(30),
+        itl: std::time::Duration::from_millis(2),
+        ..ModelSimConfig::default()
+    };
+    tokio::spawn(ModelSim::new(timed).serve(listener, std::future::pending()));
+    let gateway = Gateway::new(GatewayConfig::default());
+    let workload = WorkloadKey::new("p", "m");
+    gateway.update_endpoints(&workload, &[&sim]).unwrap();
+    let base = start_gateway(&gateway).await;
+    let client = client();
+    let body = json!({"model": "m", "stream": true, "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]});
+    for _ in 0..3 {
+        let (status, ..) = send(&client, post(&format!("{base}/p/m/v1/chat/completions"), &body)).await;
+        assert_eq!(status, 200);
+    }
+    let summary = gateway.summary(&workload).unwrap();
+    assert_eq!(summary.requests, 3);
+    assert!(summary.requests_per_second > 0.0);
+    let ttft = summary.time_to_first_token.unwrap();
+    let latency = summary.latency.unwrap();
+    assert!(ttft.p50 >= std::time::Duration::from_millis(30), "{ttft:?}");
+    assert!(latency.p50 >= ttft.p50, "{latency:?} vs {ttft:?}");
+    assert!(summary.output_tokens_per_second > 0.0);
+    // The same through the admin router, as JSON.
+    let (admin, admin_base) = listen().await;
+    let router = gateway.metrics_router();
+    tokio::spawn(async move { axum::serve(admin, router).await });
+    let request = hyper::Request::get(format!("{admin_base}/summaries"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let (status, _, text) = send(&client, request).await;
+    assert_eq!(status, 200);
+    let listed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(listed[0]["workload"], "p/m");
+    assert_eq!(listed[0]["requests"], 3);
+    assert!(
+        listed[0]["timeToFirstToken"]["p50"].as_f64().unwrap() >= 0.03,
+        "{listed}"
+    );
+}

@@ -33,6 +33,7 @@ mod metrics;
 mod queue;
 mod route;
 mod scrape;
+mod summary;
 mod tls;
 mod tokens;
 
@@ -61,6 +62,7 @@ pub use auth::{AccessPolicy, AuthConfig, AuthError, Authenticator, ClaimNames, K
 use balance::{Outstanding, Replica};
 pub use queue::WorkloadLimits;
 pub use route::WorkloadKey;
+pub use summary::{Percentiles, SUMMARY_WINDOW, WorkloadSummary};
 pub use tls::{TlsConfig, TlsError};
 
 /// Settings of the gateway.
@@ -177,6 +179,8 @@ struct Backend {
     revisions: Vec<Revision>,
     limits: WorkloadLimits,
     access: Arc<AccessPolicy>,
+    /// The rolling summary, kept across endpoint changes.
+    stats: Arc<summary::Rolling>,
 }
 
 #[derive(Debug)]
@@ -198,6 +202,16 @@ impl Revision {
 }
 
 impl Backend {
+    /// No revisions, with the limits, access policy and statistics of `old`.
+    fn settings_of(old: Option<&Self>) -> Self {
+        old.map_or_else(Self::default, |old| Self {
+            revisions: Vec::new(),
+            limits: old.limits,
+            access: Arc::clone(&old.access),
+            stats: Arc::clone(&old.stats),
+        })
+    }
+
     /// A revision by weight among those with replicas, then a replica within it.
     fn pick(&self, seed: &AtomicU64, fresh_since_ms: Option<u64>) -> Option<(Arc<str>, Outstanding)> {
         let serving = || {
@@ -247,8 +261,7 @@ impl Backend {
                     )
                 })
                 .collect(),
-            limits: self.limits,
-            access: Arc::clone(&self.access),
+            ..Self::settings_of(Some(self))
         };
         others.pick(seed, fresh_since_ms)
     }
@@ -471,10 +484,8 @@ impl Gateway {
             }
             parsed.push((Arc::<str>::from(revision.revision), revision.weight, uris));
         }
-        self.inner.endpoints.rcu(|current| {
-            let old = current.get(workload);
-            let limits = old.map(|b| b.limits).unwrap_or_default();
-            let access = old.map_or_else(Arc::default, |b| Arc::clone(&b.access));
+        self.change_backend(workload, |old| {
+            let settings = Backend::settings_of(old);
             let find = |uri: &Uri| old.and_then(|old| old.replicas().find(|r| r.base == *uri).cloned());
             let revisions = parsed
                 .iter()
@@ -483,33 +494,25 @@ impl Gateway {
                     weight: *weight,
                     replicas: uris
                         .iter()
-                        .map(|uri| find(uri).unwrap_or_else(|| Arc::new(Replica::new(uri.clone(), &limits))))
+                        .map(|uri| {
+                            find(uri).unwrap_or_else(|| Arc::new(Replica::new(uri.clone(), &settings.limits)))
+                        })
                         .collect(),
                 })
                 .collect();
-            let mut next = HashMap::clone(current);
-            next.insert(
-                workload.clone(),
-                Arc::new(Backend {
-                    revisions,
-                    limits,
-                    access,
-                }),
-            );
-            next
+            Backend {
+                revisions,
+                ..settings
+            }
         });
-        self.inner.changes.send_modify(|version| *version += 1);
         Ok(())
     }
 
     /// Sets the per-replica limits of `workload` (known or not yet known). Requests already
     /// admitted keep their slots; new ones count against the new limits.
     pub fn set_limits(&self, workload: &WorkloadKey, limits: WorkloadLimits) {
-        self.inner.endpoints.rcu(|current| {
-            let access = current
-                .get(workload)
-                .map_or_else(Arc::default, |b| Arc::clone(&b.access));
-            let revisions = current.get(workload).map_or_else(Vec::new, |old| {
+        self.change_backend(workload, |old| {
+            let revisions = old.map_or_else(Vec::new, |old| {
                 old.revisions
                     .iter()
                     .map(|r| {
@@ -521,18 +524,12 @@ impl Gateway {
                     })
                     .collect()
             });
-            let mut next = HashMap::clone(current);
-            next.insert(
-                workload.clone(),
-                Arc::new(Backend {
-                    revisions,
-                    limits,
-                    access,
-                }),
-            );
-            next
+            Backend {
+                revisions,
+                limits,
+                ..Backend::settings_of(old)
+            }
         });
-        self.inner.changes.send_modify(|version| *version += 1);
     }
 
     /// Sets who may call `workload` (known or not yet known; public until set). Requests
@@ -557,28 +554,47 @@ impl Gateway {
             });
         }
         let access = Arc::new(policy);
+        self.change_backend(workload, |old| Backend {
+            revisions: old.map_or_else(Vec::new, |old| {
+                old.revisions
+                    .iter()
+                    .map(|r| r.with_replicas(r.replicas.clone()))
+                    .collect()
+            }),
+            access: Arc::clone(&access),
+            ..Backend::settings_of(old)
+        });
+        Ok(())
+    }
+
+    /// Replaces the backend of `workload` with `change(old)` and wakes held requests.
+    fn change_backend(&self, workload: &WorkloadKey, change: impl Fn(Option<&Backend>) -> Backend) {
         self.inner.endpoints.rcu(|current| {
-            let backend = match current.get(workload) {
-                Some(old) => Backend {
-                    revisions: old
-                        .revisions
-                        .iter()
-                        .map(|r| r.with_replicas(r.replicas.clone()))
-                        .collect(),
-                    limits: old.limits,
-                    access: Arc::clone(&access),
-                },
-                None => Backend {
-                    access: Arc::clone(&access),
-                    ..Backend::default()
-                },
-            };
             let mut next = HashMap::clone(current);
-            next.insert(workload.clone(), Arc::new(backend));
+            let changed = change(current.get(workload).map(AsRef::as_ref));
+            next.insert(workload.clone(), Arc::new(changed));
             next
         });
         self.inner.changes.send_modify(|version| *version += 1);
-        Ok(())
+    }
+
+    /// The workload's summary over the last minute, when the gateway knows the workload.
+    pub fn summary(&self, workload: &WorkloadKey) -> Option<WorkloadSummary> {
+        let endpoints = self.inner.endpoints.load();
+        let backend = endpoints.get(workload)?;
+        Some(backend.stats.summarize(workload, Instant::now()))
+    }
+
+    /// Every known workload's summary over the last minute, sorted by workload.
+    pub fn summaries(&self) -> Vec<WorkloadSummary> {
+        let now = Instant::now();
+        let endpoints = self.inner.endpoints.load();
+        let mut all: Vec<_> = endpoints
+            .iter()
+            .map(|(key, backend)| backend.stats.summarize(key, now))
+            .collect();
+        all.sort_by(|a, b| a.workload.to_string().cmp(&b.workload.to_string()));
+        all
     }
 
     /// Forgets `workload`; its requests get 404 from now on.
@@ -620,22 +636,27 @@ impl Gateway {
         self.inner.metrics.encode_with(gauges, &reports)
     }
 
-    /// A router serving [`Gateway::metrics_text`] on `GET /metrics`, for an admin listener
-    /// apart from the proxied traffic.
+    /// A router for an admin listener apart from the proxied traffic: `GET /metrics` serves
+    /// [`Gateway::metrics_text`], `GET /summaries` the [`Gateway::summaries`] as JSON.
     pub fn metrics_router(&self) -> Router {
-        let gateway = self.clone();
-        Router::new().route(
-            "/metrics",
-            axum::routing::get(move || async move {
-                (
-                    [(
-                        header::CONTENT_TYPE,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                    )],
-                    gateway.metrics_text(),
-                )
-            }),
-        )
+        let (metrics, summaries) = (self.clone(), self.clone());
+        Router::new()
+            .route(
+                "/metrics",
+                axum::routing::get(move || async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        metrics.metrics_text(),
+                    )
+                }),
+            )
+            .route(
+                "/summaries",
+                axum::routing::get(move || async move { axum::Json(summaries.summaries()) }),
+            )
     }
 
     /// The gateway as an axum router: every path is proxied.
@@ -951,6 +972,7 @@ async fn send_once(
                     inner: Arc::clone(inner),
                     workload: key.to_string(),
                     arrived: head.arrived,
+                    rolling: Arc::clone(&backend.stats),
                 }),
                 _slot: slot,
                 _outstanding: outstanding,
@@ -1020,6 +1042,7 @@ struct Finish {
     inner: Arc<Inner>,
     workload: String,
     arrived: Instant,
+    rolling: Arc<summary::Rolling>,
 }
 
 impl Counted {
@@ -1027,11 +1050,15 @@ impl Counted {
         if let Some(finish) = self.finish.take() {
             let now = Instant::now();
             let stats = self.meter.take().map(|meter| meter.finish(now));
-            let duration = (now - finish.arrived).as_secs_f64();
+            let duration = now - finish.arrived;
             finish
                 .inner
                 .metrics
-                .record(&finish.workload, duration, stats.as_ref());
+                .record(&finish.workload, duration.as_secs_f64(), stats.as_ref());
+            let (ttft, tokens) = stats
+                .as_ref()
+                .map_or((None, 0), |s| (s.ttft, s.completion_tokens.unwrap_or(0)));
+            finish.rolling.record(now, duration, ttft, tokens);
         }
     }
 }
