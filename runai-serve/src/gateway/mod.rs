@@ -593,7 +593,7 @@ impl Gateway {
             .iter()
             .map(|(key, backend)| backend.stats.summarize(key, now))
             .collect();
-        all.sort_by(|a, b| a.workload.to_string().cmp(&b.workload.to_string()));
+        all.sort_by_cached_key(|s| s.workload.to_string());
         all
     }
 
