@@ -8,6 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use std::sync::{Arc, RwLock};
+
 use super::tokens::TokenStats;
 
 type Labels = Vec<(&'static str, String)>;
@@ -40,6 +42,69 @@ pub(crate) struct GatewayMetrics {
     in_flight: Family<Labels, Gauge>,
     queued: Family<Labels, Gauge>,
     reported_waiting: Family<Labels, Gauge>,
+}
+
+/// One workload's metric handles (they share their values with the registry).
+#[derive(Debug)]
+pub(crate) struct WorkloadMeters {
+    workload: String,
+    duration: Histogram,
+    ttft: Histogram,
+    itl: Histogram,
+    vllm_ttft: Histogram,
+    vllm_tpot: Histogram,
+    prompt_tokens: Counter,
+    completion_tokens: Counter,
+    broken_streams: Counter,
+    /// Request counters by revision and status, found by a short scan.
+    requests: RwLock<Vec<(Arc<str>, u16, Counter)>>,
+}
+
+impl WorkloadMeters {
+    /// Counts a response of `status` from `revision` (empty when none was chosen).
+    pub(crate) fn count(&self, metrics: &GatewayMetrics, revision: &Arc<str>, status: u16) {
+        let found = |list: &[(Arc<str>, u16, Counter)]| {
+            list.iter()
+                .find(|(r, s, _)| *s == status && **r == **revision)
+                .map(|(_, _, counter)| counter.clone())
+        };
+        let cached = self.requests.read().ok().and_then(|list| found(&list));
+        let counter = cached.unwrap_or_else(|| {
+            let counter = metrics.requests_counter(&self.workload, revision, status);
+            if let Ok(mut list) = self.requests.write()
+                && found(&list).is_none()
+            {
+                list.push((Arc::clone(revision), status, counter.clone()));
+            }
+            counter
+        });
+        counter.inc();
+    }
+
+    /// Records a finished response.
+    pub(crate) fn record(&self, duration: f64, stats: Option<&TokenStats>) {
+        self.duration.observe(duration);
+        let Some(stats) = stats else { return };
+        if let Some(ttft) = stats.ttft {
+            self.ttft.observe(ttft.as_secs_f64());
+            self.vllm_ttft.observe(ttft.as_secs_f64());
+        }
+        for gap in &stats.itls {
+            self.itl.observe(gap.as_secs_f64());
+            self.vllm_tpot.observe(gap.as_secs_f64());
+        }
+        if let Some(count) = stats.prompt_tokens {
+            self.prompt_tokens.inc_by(count);
+        }
+        if let Some(count) = stats.completion_tokens {
+            self.completion_tokens.inc_by(count);
+        }
+    }
+
+    /// Counts a response body that broke off at the replica.
+    pub(crate) fn count_broken_stream(&self) {
+        self.broken_streams.inc();
+    }
 }
 
 /// What the endpoint table says of one workload at scrape time.
@@ -140,56 +205,37 @@ impl GatewayMetrics {
         }
     }
 
-    /// Counts a response body that broke off at the replica.
-    pub(crate) fn count_broken_stream(&self, workload: &str) {
-        self.broken_streams
-            .get_or_create(&vec![("workload", workload.to_owned())])
-            .inc();
-    }
-
-    /// Counts a response of `status` for `workload` and `revision` (empty when none
-    /// matched or was chosen).
-    pub(crate) fn count(&self, workload: &str, revision: &str, status: u16) {
+    /// The request counter of `workload`, `revision` and `status` (empty strings when no
+    /// workload matched or no revision was chosen).
+    pub(crate) fn requests_counter(&self, workload: &str, revision: &str, status: u16) -> Counter {
         let labels = vec![
             ("workload", workload.to_owned()),
             ("revision", revision.to_owned()),
             ("status", status.to_string()),
         ];
-        self.requests.get_or_create(&labels).inc();
+        self.requests.get_or_create(&labels).clone()
     }
 
-    /// Records a finished response.
-    pub(crate) fn record(&self, workload: &str, duration: f64, stats: Option<&TokenStats>) {
+    /// The handles of one workload's metrics, looked up once so that recording a request
+    /// allocates nothing and takes no registry lock.
+    pub(crate) fn meters_for(&self, workload: &str) -> WorkloadMeters {
         let labels = vec![("workload", workload.to_owned())];
-        self.duration.get_or_create(&labels).observe(duration);
-        let Some(stats) = stats else { return };
         let model = vec![("model_name", workload.to_owned())];
-        if let Some(ttft) = stats.ttft {
-            self.ttft.get_or_create(&labels).observe(ttft.as_secs_f64());
-            self.vllm_ttft.get_or_create(&model).observe(ttft.as_secs_f64());
-        }
-        if !stats.itls.is_empty() {
-            let (itl, tpot) = (
-                self.itl.get_or_create(&labels),
-                self.vllm_tpot.get_or_create(&model),
-            );
-            for gap in &stats.itls {
-                itl.observe(gap.as_secs_f64());
-                tpot.observe(gap.as_secs_f64());
-            }
-        }
-        for (kind, count) in [
-            ("prompt", stats.prompt_tokens),
-            ("completion", stats.completion_tokens),
-        ] {
-            if let Some(count) = count {
-                self.tokens
-                    .get_or_create(&vec![
-                        ("workload", workload.to_owned()),
-                        ("kind", kind.to_owned()),
-                    ])
-                    .inc_by(count);
-            }
+        let tokens = |kind: &str| {
+            let labels = vec![("workload", workload.to_owned()), ("kind", kind.to_owned())];
+            self.tokens.get_or_create(&labels).clone()
+        };
+        WorkloadMeters {
+            workload: workload.to_owned(),
+            duration: self.duration.get_or_create(&labels).clone(),
+            ttft: self.ttft.get_or_create(&labels).clone(),
+            itl: self.itl.get_or_create(&labels).clone(),
+            vllm_ttft: self.vllm_ttft.get_or_create(&model).clone(),
+            vllm_tpot: self.vllm_tpot.get_or_create(&model).clone(),
+            prompt_tokens: tokens("prompt"),
+            completion_tokens: tokens("completion"),
+            broken_streams: self.broken_streams.get_or_create(&labels).clone(),
+            requests: RwLock::new(Vec::new()),
         }
     }
 

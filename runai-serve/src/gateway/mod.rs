@@ -179,8 +179,22 @@ struct Backend {
     revisions: Vec<Revision>,
     limits: WorkloadLimits,
     access: Arc<AccessPolicy>,
-    /// The rolling summary, kept across endpoint changes.
-    stats: Arc<summary::Rolling>,
+    /// Statistics, kept across endpoint changes.
+    stats: Arc<WorkloadStats>,
+}
+
+/// What the gateway measures of a workload: its rolling summary and its metric handles.
+#[derive(Debug, Default)]
+struct WorkloadStats {
+    rolling: summary::Rolling,
+    /// Set on the workload's first request.
+    meters: std::sync::OnceLock<metrics::WorkloadMeters>,
+}
+
+impl WorkloadStats {
+    fn init_meters(&self, metrics: &metrics::GatewayMetrics, key: &WorkloadKey) {
+        self.meters.get_or_init(|| metrics.meters_for(&key.to_string()));
+    }
 }
 
 #[derive(Debug)]
@@ -335,6 +349,8 @@ struct Inner {
     changes: tokio::sync::watch::Sender<u64>,
     /// The gateway's epoch for report times.
     started: Instant,
+    /// The revision label of responses no revision served.
+    no_revision: Arc<str>,
 }
 
 impl Inner {
@@ -423,6 +439,7 @@ impl Gateway {
                 auth,
                 changes: tokio::sync::watch::Sender::new(0),
                 started: Instant::now(),
+                no_revision: Arc::from(""),
             }),
         }
     }
@@ -582,7 +599,7 @@ impl Gateway {
     pub fn summary(&self, workload: &WorkloadKey) -> Option<WorkloadSummary> {
         let endpoints = self.inner.endpoints.load();
         let backend = endpoints.get(workload)?;
-        Some(backend.stats.summarize(workload, Instant::now()))
+        Some(backend.stats.rolling.summarize(workload, Instant::now()))
     }
 
     /// Every known workload's summary over the last minute, sorted by workload.
@@ -591,7 +608,7 @@ impl Gateway {
         let endpoints = self.inner.endpoints.load();
         let mut all: Vec<_> = endpoints
             .iter()
-            .map(|(key, backend)| backend.stats.summarize(key, now))
+            .map(|(key, backend)| backend.stats.rolling.summarize(key, now))
             .collect();
         all.sort_by_cached_key(|s| s.workload.to_string());
         all
@@ -719,20 +736,31 @@ impl Gateway {
 
 async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let arrived = Instant::now();
-    let (response, workload) = forward(&inner, request, arrived).await;
-    let workload = workload.as_ref().map_or(String::new(), ToString::to_string);
-    let revision = response.extensions().get::<ServedBy>().map_or("", |r| &r.0);
-    inner
-        .metrics
-        .count(&workload, revision, response.status().as_u16());
+    let (response, stats) = forward(&inner, request, arrived).await;
+    let status = response.status().as_u16();
+    let revision = response
+        .extensions()
+        .get::<ServedBy>()
+        .map_or(&inner.no_revision, |r| &r.0);
+    match stats.as_ref().and_then(|s| s.meters.get()) {
+        Some(meters) => meters.count(&inner.metrics, revision, status),
+        None => {
+            inner.metrics.requests_counter("", "", status).inc();
+        }
+    }
     response
 }
 
 /// The OpenAI endpoints whose responses are metered in tokens.
 const METERED_PATHS: [&str; 3] = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"];
 
-/// Routes, admits and proxies one request: the response, and the workload when one matched.
-async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Response, Option<WorkloadKey>) {
+/// Routes, admits and proxies one request: the response, and the statistics of the workload
+/// when one matched.
+async fn forward(
+    inner: &Arc<Inner>,
+    request: Request,
+    arrived: Instant,
+) -> (Response, Option<Arc<WorkloadStats>>) {
     let (mut parts, body) = request.into_parts();
     let limit = inner.config.max_request_body_bytes;
     let declared = parts
@@ -772,6 +800,8 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
     let upstream_path = routed.upstream_path;
     let mut backend = Arc::clone(routed.target);
     drop(endpoints);
+    let stats = Arc::clone(&backend.stats);
+    stats.init_meters(&inner.metrics, &key);
     if backend.access.requires_token() {
         let checked = match &inner.auth {
             Some(auth) => auth.check(&backend.access, &parts.headers).await,
@@ -779,7 +809,7 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
             None => Err(auth::Denied::Unauthenticated(None)),
         };
         if let Err(denied) = checked {
-            return (denied.into_response(), Some(key));
+            return (denied.into_response(), Some(stats));
         }
     }
     let (revision, outstanding) = match backend.pick(&inner.seed, inner.fresh_since_ms()) {
@@ -790,12 +820,12 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
                     backend = ready;
                     (revision, outstanding)
                 }
-                Err(response) => return (response, Some(key)),
+                Err(response) => return (response, Some(stats)),
             },
             None => {
                 let message = format!("workload {key} has no ready replica");
                 let response = retry_later(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &message));
-                return (response, Some(key));
+                return (response, Some(stats));
             }
         },
     };
@@ -817,7 +847,7 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
     let retry_possible = backend.replicas().nth(1).is_some();
     let (body, replay) = match replayable(declared, body, retry_possible).await {
         Ok(kept) => kept,
-        Err(response) => return (served_by(response, &revision), Some(key)),
+        Err(response) => return (served_by(response, &revision), Some(stats)),
     };
     // The headers are copied for a second attempt only when one can happen.
     let retry_headers = replay.as_ref().map(|_| parts.headers.clone());
@@ -829,8 +859,8 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
     };
     let first = send_once(inner, &backend, &key, outstanding, &head, parts.headers, body).await;
     let failed = match first {
-        Ok(response) => return (served_by(response, &revision), Some(key)),
-        Err(Failure::Respond(response)) => return (served_by(response, &revision), Some(key)),
+        Ok(response) => return (served_by(response, &revision), Some(stats)),
+        Err(Failure::Respond(response)) => return (served_by(response, &revision), Some(stats)),
         Err(Failure::Connect { replica, message }) => (replica, message),
     };
     let retry = replay.zip(retry_headers).and_then(|kept| {
@@ -839,7 +869,7 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
     });
     let Some(((revision, outstanding), (bytes, headers))) = retry else {
         let response = error(StatusCode::BAD_GATEWAY, "upstream_error", &failed.1);
-        return (served_by(response, &revision), Some(key));
+        return (served_by(response, &revision), Some(stats));
     };
     let response = match send_once(
         inner,
@@ -855,7 +885,7 @@ async fn forward(inner: &Arc<Inner>, request: Request, arrived: Instant) -> (Res
         Ok(response) | Err(Failure::Respond(response)) => response,
         Err(Failure::Connect { message, .. }) => error(StatusCode::BAD_GATEWAY, "upstream_error", &message),
     };
-    (served_by(response, &revision), Some(key))
+    (served_by(response, &revision), Some(stats))
 }
 
 /// Bodies up to this size, with a known length, are kept for a retry after a failed connect.
@@ -969,10 +999,8 @@ async fn send_once(
                     .metered
                     .then(|| tokens::TokenMeter::new(head.arrived, streaming)),
                 finish: Some(Finish {
-                    inner: Arc::clone(inner),
-                    workload: key.to_string(),
                     arrived: head.arrived,
-                    rolling: Arc::clone(&backend.stats),
+                    stats: Arc::clone(&backend.stats),
                 }),
                 _slot: slot,
                 _outstanding: outstanding,
@@ -1039,10 +1067,8 @@ struct Counted {
 
 /// What recording a finished request needs.
 struct Finish {
-    inner: Arc<Inner>,
-    workload: String,
     arrived: Instant,
-    rolling: Arc<summary::Rolling>,
+    stats: Arc<WorkloadStats>,
 }
 
 impl Counted {
@@ -1051,14 +1077,13 @@ impl Counted {
             let now = Instant::now();
             let stats = self.meter.take().map(|meter| meter.finish(now));
             let duration = now - finish.arrived;
-            finish
-                .inner
-                .metrics
-                .record(&finish.workload, duration.as_secs_f64(), stats.as_ref());
+            if let Some(meters) = finish.stats.meters.get() {
+                meters.record(duration.as_secs_f64(), stats.as_ref());
+            }
             let (ttft, tokens) = stats
                 .as_ref()
                 .map_or((None, 0), |s| (s.ttft, s.completion_tokens.unwrap_or(0)));
-            finish.rolling.record(now, duration, ttft, tokens);
+            finish.stats.rolling.record(now, duration, ttft, tokens);
         }
     }
 }
@@ -1087,8 +1112,8 @@ impl http_body::Body for Counted {
             }
             Poll::Ready(None) => self.finish(),
             Poll::Ready(Some(Err(_))) => {
-                if let Some(finish) = &self.finish {
-                    finish.inner.metrics.count_broken_stream(&finish.workload);
+                if let Some(meters) = self.finish.as_ref().and_then(|f| f.stats.meters.get()) {
+                    meters.count_broken_stream();
                 }
                 self.finish();
             }
