@@ -1,10 +1,11 @@
 //! The runtime of a GPU inference platform.
 //!
-//! Today this crate holds the first part of the inference [`gateway`] (routing, balancing and
-//! streaming proxying) and [`model_sim`], an OpenAI-compatible model-server simulator with
-//! vLLM's metric names and configurable time to first token, inter-token latency,
-//! concurrency and error rate. The gateway's tests and benchmarks run against it, and so can
-//! anyone who wants an inference endpoint without a GPU.
+//! This crate holds the inference [`gateway`] (routing, authentication and access policies,
+//! TLS, queueing, balancing, streaming proxying and token-level metrics) and [`model_sim`],
+//! an OpenAI-compatible model-server simulator with vLLM's metric names and configurable time
+//! to first token, inter-token latency, concurrency and error rate. The gateway's tests and
+//! benchmarks run against it, and so can anyone who wants an inference endpoint without a
+//! GPU.
 //!
 //! ```no_run
 //! use runai_serve::model_sim::{ModelSim, ModelSimConfig};

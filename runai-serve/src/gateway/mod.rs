@@ -1,14 +1,16 @@
 //! The inference gateway's data plane: routes a request to its workload by host or path,
-//! picks a revision by traffic weight and a replica (least outstanding requests of two
-//! random choices), applies Knative's
-//! queue-proxy semantics in front of it ([`WorkloadLimits`]: a hard concurrency limit, a
-//! bounded queue refused with 503 and `Retry-After` when full, a request timeout answered
-//! with 504) and proxies the request and its streaming response without buffering either,
-//! with hop-by-hop headers stripped and `X-Forwarded-*` set. With an activator
-//! ([`Gateway::with_activator`]) requests for a workload at zero wait while the control loop
-//! is asked to scale it up ([`ScaleFromZero`]). OpenAI-compatible responses
-//! are metered on the way (time to first token, inter-token latency, tokens) into
-//! Prometheus metrics ([`Gateway::metrics_text`]).
+//! checks the caller's bearer token against the workload's [`AccessPolicy`] (see
+//! [`Authenticator`]; 401 or 403 before any byte reaches a replica), picks a revision by
+//! traffic weight and a replica (least outstanding requests of two random choices, or
+//! LLM-aware), applies Knative's queue-proxy semantics in front of it ([`WorkloadLimits`]: a
+//! hard concurrency limit, a bounded queue refused with 503 and `Retry-After` when full, a
+//! request timeout answered with 504) and proxies the request and its streaming response
+//! without buffering either, with hop-by-hop headers stripped and `X-Forwarded-*` set, over
+//! plain HTTP or TLS ([`Gateway::serve_tls`]). With an activator ([`GatewayBuilder::activator`])
+//! requests for a workload at zero wait while the control loop is asked to scale it up
+//! ([`ScaleFromZero`]). OpenAI-compatible responses are metered on the way (time to first
+//! token, inter-token latency, tokens) into Prometheus metrics ([`Gateway::metrics_text`])
+//! and rolling per-workload summaries ([`Gateway::summaries`]).
 //!
 //! The endpoint set is pushed in by whoever runs the gateway ([`Gateway::update_endpoints`])
 //! and read on the request path without locks.
