@@ -24,6 +24,11 @@ use runai::serve::gateway::{
 };
 use serde::Deserialize;
 
+// The request path allocates small, short-lived buffers on every worker thread; mimalloc's
+// thread-local free lists serve them faster than the system allocator (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(about = "A standalone inference gateway configured by a YAML file")]
 struct Cli {
@@ -63,7 +68,7 @@ struct FileConfig {
     listen: SocketAddr,
     /// An admin listener for `/metrics` and `/summaries`; none when absent.
     metrics_listen: Option<SocketAddr>,
-    /// Tokio worker threads (default: one per CPU).
+    /// Worker threads, each with its own event loop (default: one per CPU).
     worker_threads: Option<usize>,
     /// Domain for host routing (`{workload}-{project}.{domain}`).
     domain: Option<String>,
@@ -425,38 +430,107 @@ async fn shutdown_signal() {
     interrupt.await.unwrap_or(());
 }
 
-async fn serve(config: FileConfig) -> anyhow::Result<()> {
-    let gateway = build(&config)?;
+/// Serves with one event loop per worker thread, as nginx's workers: each thread runs a
+/// single-threaded runtime with its own listener on the same address (`SO_REUSEPORT`, the
+/// kernel spreads connections) and its own upstream connections, so a request never crosses
+/// threads. Endpoints, limits, access and metrics are shared.
+fn serve(config: &FileConfig) -> anyhow::Result<()> {
+    let gateway = build(config)?;
     let tls = match &config.tls {
         Some(tls) => Some(TlsConfig::from_pem_files(&tls.certificate, &tls.key).context("tls")?),
         None => None,
     };
-    if let Some(address) = config.metrics_listen {
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .with_context(|| format!("metricsListen: binding {address}"))?;
-        let router = gateway.metrics_router();
-        eprintln!("metrics and summaries on http://{address}/metrics and /summaries");
-        tokio::spawn(async move { axum::serve(listener, router).await });
+    let workers = config
+        .worker_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+        .max(1);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (bound, bindings) = std::sync::mpsc::channel::<anyhow::Result<()>>();
+    let mut threads = Vec::with_capacity(workers);
+    for index in 0..workers {
+        let (gateway, tls, address) = (gateway.with_own_pool(), tls.clone(), config.listen);
+        let (mut stopped, bound) = (stopped.clone(), bound.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("gateway-{index}"))
+            .spawn(move || -> anyhow::Result<()> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async move {
+                    let listener = match bind_shared(address) {
+                        Ok(listener) => listener,
+                        Err(e) => {
+                            let _ = bound.send(Err(e));
+                            return Ok(());
+                        }
+                    };
+                    let _ = bound.send(Ok(()));
+                    let shutdown = async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    };
+                    match tls {
+                        Some(tls) => gateway.serve_tls(listener, tls, shutdown).await,
+                        None => gateway.serve(listener, shutdown).await,
+                    }
+                })?;
+                Ok(())
+            })?;
+        threads.push(thread);
     }
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listen: binding {}", config.listen))?;
+    drop(bound);
+    for binding in bindings.iter().take(workers) {
+        binding?;
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     eprintln!(
-        "gateway on {scheme}://{} with {} workload(s)",
+        "gateway on {scheme}://{} ({workers} worker thread(s)) with {} workload(s)",
         config.listen,
         config.workloads.len()
     );
     for w in &config.workloads {
         eprintln!("  {scheme}://{}/{}/{}/", config.listen, w.project, w.name);
     }
-    match tls {
-        Some(tls) => gateway.serve_tls(listener, tls, shutdown_signal()).await?,
-        None => gateway.serve(listener, shutdown_signal()).await?,
+    // The main thread answers signals and serves the admin listener.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        if let Some(address) = config.metrics_listen {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("metricsListen: binding {address}"))?;
+            let router = gateway.metrics_router();
+            eprintln!("metrics and summaries on http://{address}/metrics and /summaries");
+            tokio::spawn(async move { axum::serve(listener, router).await });
+        }
+        shutdown_signal().await;
+        let _ = stop.send(true);
+        anyhow::Ok(())
+    })?;
+    for thread in threads {
+        match thread.join() {
+            Ok(result) => result?,
+            Err(_) => bail!("a worker thread panicked"),
+        }
     }
     eprintln!("gateway stopped");
     Ok(())
+}
+
+/// A listener on `address` that other threads may bind too (`SO_REUSEPORT`).
+fn bind_shared(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
+    socket
+        .bind(address)
+        .with_context(|| format!("listen: binding {address}"))?;
+    Ok(socket.listen(1024)?)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -482,13 +556,7 @@ fn main() -> anyhow::Result<()> {
             println!("{}", mint_token(&config, &subject, &groups, ttl_s)?);
             Ok(())
         }
-        Command::Serve => {
-            let mut runtime = tokio::runtime::Builder::new_multi_thread();
-            if let Some(threads) = config.worker_threads {
-                runtime.worker_threads(threads.max(1));
-            }
-            runtime.enable_all().build()?.block_on(serve(config))
-        }
+        Command::Serve => serve(&config),
     }
 }
 

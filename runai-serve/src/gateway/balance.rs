@@ -15,6 +15,9 @@ use super::queue::{Admission, WorkloadLimits};
 #[derive(Debug)]
 pub(crate) struct Replica {
     pub(crate) base: Uri,
+    /// The `Host` header for requests to it, made once (the client would format one per
+    /// request).
+    pub(crate) host: Option<axum::http::HeaderValue>,
     outstanding: AtomicUsize,
     pub(crate) admission: Admission,
     /// What the replica's model server last reported (LLM-aware mode).
@@ -62,8 +65,12 @@ impl Replica {
     }
 
     pub(crate) fn new(base: Uri, limits: &WorkloadLimits) -> Self {
+        let host = base
+            .authority()
+            .and_then(|a| axum::http::HeaderValue::from_str(a.as_str()).ok());
         Self {
             base,
+            host,
             outstanding: AtomicUsize::new(0),
             admission: Admission::new(limits),
             reported: Reported::default(),

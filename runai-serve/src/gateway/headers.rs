@@ -14,9 +14,23 @@ const HOP_BY_HOP: [HeaderName; 7] = [
     header::UPGRADE,
 ];
 
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name) || *name == KEEP_ALIVE || *name == PROXY_CONNECTION
+}
+
 /// Removes hop-by-hop headers: the fixed set, `Keep-Alive`, `Proxy-Connection`, and every
 /// header the `Connection` header names.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages carry none: one pass over the names finds out without hashing.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -27,8 +41,8 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named.iter().chain(HOP_BY_HOP.iter()) {
         headers.remove(name);
     }
-    headers.remove("keep-alive");
-    headers.remove("proxy-connection");
+    headers.remove(KEEP_ALIVE);
+    headers.remove(PROXY_CONNECTION);
 }
 
 /// Sets `X-Forwarded-For`, `-Host` and `-Proto` from what this gateway saw, replacing
@@ -39,19 +53,48 @@ pub(crate) fn set_forwarded(
     host: Option<HeaderValue>,
     over_tls: bool,
 ) {
-    headers.remove("x-forwarded-for");
-    headers.remove("x-forwarded-host");
     headers.remove(header::FORWARDED);
-    if let Some(peer) = peer
-        && let Ok(value) = HeaderValue::from_str(&peer.to_string())
-    {
-        headers.insert("x-forwarded-for", value);
-    }
-    if let Some(host) = host {
-        headers.insert("x-forwarded-host", host);
-    }
+    match peer.and_then(ip_header) {
+        Some(value) => headers.insert(X_FORWARDED_FOR, value),
+        None => headers.remove(X_FORWARDED_FOR),
+    };
+    match host {
+        Some(host) => headers.insert(X_FORWARDED_HOST, host),
+        None => headers.remove(X_FORWARDED_HOST),
+    };
     let proto = if over_tls { "https" } else { "http" };
-    headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+}
+
+/// An address as a header value; IPv4 is written by hand, as `Display` costs more than the
+/// rest of the header work together.
+fn ip_header(ip: std::net::IpAddr) -> Option<HeaderValue> {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut text = [0u8; 15];
+            let mut len = 0;
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    text[len] = b'.';
+                    len += 1;
+                }
+                let digits = [octet / 100, octet / 10 % 10, octet % 10];
+                let skip = if octet >= 100 {
+                    0
+                } else if octet >= 10 {
+                    1
+                } else {
+                    2
+                };
+                for d in &digits[skip..] {
+                    text[len] = b'0' + d;
+                    len += 1;
+                }
+            }
+            HeaderValue::from_bytes(&text[..len]).ok()
+        }
+        std::net::IpAddr::V6(_) => HeaderValue::try_from(ip.to_string()).ok(),
+    }
 }
 
 #[cfg(test)]
@@ -72,6 +115,21 @@ mod tests {
         strip_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key(header::CONTENT_TYPE));
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.7",
+            "127.0.0.1",
+            "192.168.100.255",
+            "::1",
+            "2001:db8::42",
+        ] {
+            let parsed: std::net::IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_header(parsed).unwrap(), ip);
+        }
     }
 
     #[test]

@@ -172,6 +172,18 @@ pub enum GatewayError {
 #[derive(Debug, Clone)]
 pub struct Gateway {
     inner: Arc<Inner>,
+    /// The upstream connection pool; shared by clones, not by [`Gateway::with_own_pool`].
+    client: UpstreamClient,
+}
+
+/// The pooled HTTP client that reaches replicas.
+type UpstreamClient = Client<HttpConnector, Body>;
+
+/// What the proxy handler holds: the shared state and a connection pool.
+#[derive(Debug, Clone)]
+struct ProxyState {
+    inner: Arc<Inner>,
+    client: UpstreamClient,
 }
 
 /// A workload's revisions with their traffic weights and replicas, and the limits each
@@ -342,7 +354,6 @@ struct ServedBy(Arc<str>);
 struct Inner {
     config: GatewayConfig,
     endpoints: ArcSwap<HashMap<WorkloadKey, Arc<Backend>>>,
-    client: Client<HttpConnector, Body>,
     seed: AtomicU64,
     metrics: metrics::GatewayMetrics,
     activator: Option<activator::Activator>,
@@ -422,19 +433,11 @@ impl Gateway {
         activator: Option<activator::Activator>,
         auth: Option<Authenticator>,
     ) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            // Below the usual 60-75 s upstream keep-alive, so the pool does not reuse a
-            // socket the replica is closing.
-            .pool_idle_timeout(std::time::Duration::from_secs(30))
-            .http2_only(config.upstream_http2)
-            .build(connector);
+        let client = upstream_client(&config);
         Self {
             inner: Arc::new(Inner {
                 config,
                 endpoints: ArcSwap::from_pointee(HashMap::new()),
-                client,
                 seed: AtomicU64::new(0x5EED),
                 metrics: metrics::GatewayMetrics::new(),
                 activator,
@@ -443,6 +446,27 @@ impl Gateway {
                 started: Instant::now(),
                 no_revision: Arc::from(""),
             }),
+            client,
+        }
+    }
+
+    /// A handle on the same gateway (endpoints, limits, access, metrics) with its own pool
+    /// of upstream connections, for a thread that runs its own single-threaded runtime: its
+    /// requests then reach replicas over connections driven by that thread alone, with no
+    /// cross-thread wake-ups (the thread-per-core layout of nginx's workers).
+    ///
+    /// ```
+    /// use runai_serve::gateway::{Gateway, GatewayConfig};
+    /// let gateway = Gateway::new(GatewayConfig::default());
+    /// let worker = gateway.with_own_pool();
+    /// // `worker.serve(..)` on another thread's runtime shares everything but connections.
+    /// # drop(worker);
+    /// ```
+    #[must_use]
+    pub fn with_own_pool(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            client: upstream_client(&self.inner.config),
         }
     }
 
@@ -680,7 +704,11 @@ impl Gateway {
 
     /// The gateway as an axum router: every path is proxied.
     pub fn router(&self) -> Router {
-        Router::new().fallback(proxy).with_state(Arc::clone(&self.inner))
+        let state = ProxyState {
+            inner: Arc::clone(&self.inner),
+            client: self.client.clone(),
+        };
+        Router::new().fallback(proxy).with_state(state)
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops accepting and lets requests
@@ -695,7 +723,11 @@ impl Gateway {
     ) -> std::io::Result<()> {
         let drain = self.inner.config.drain_timeout;
         if let Balancing::LlmAware { scrape_interval } = self.inner.config.balancing {
-            tokio::spawn(scrape::scrape_loop(Arc::downgrade(&self.inner), scrape_interval));
+            tokio::spawn(scrape::scrape_loop(
+                Arc::downgrade(&self.inner),
+                self.client.clone(),
+                scrape_interval,
+            ));
         }
         let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
         let (signal, deadline) = crate::drain::signal_and_deadline(shutdown, drain);
@@ -729,16 +761,21 @@ impl Gateway {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         if let Balancing::LlmAware { scrape_interval } = self.inner.config.balancing {
-            tokio::spawn(scrape::scrape_loop(Arc::downgrade(&self.inner), scrape_interval));
+            tokio::spawn(scrape::scrape_loop(
+                Arc::downgrade(&self.inner),
+                self.client.clone(),
+                scrape_interval,
+            ));
         }
         let (signal, deadline) = crate::drain::signal_and_deadline(shutdown, self.inner.config.drain_timeout);
         tls::serve(listener, &tls, self.router(), signal, deadline).await
     }
 }
 
-async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+async fn proxy(State(state): State<ProxyState>, request: Request) -> Response {
     let arrived = Instant::now();
-    let (response, stats) = forward(&inner, request, arrived).await;
+    let inner = &state.inner;
+    let (response, stats) = forward(&state, request, arrived).await;
     let status = response.status().as_u16();
     let revision = response
         .extensions()
@@ -759,10 +796,11 @@ const METERED_PATHS: [&str; 3] = ["/v1/chat/completions", "/v1/completions", "/v
 /// Routes, admits and proxies one request: the response, and the statistics of the workload
 /// when one matched.
 async fn forward(
-    inner: &Arc<Inner>,
+    state: &ProxyState,
     request: Request,
     arrived: Instant,
 ) -> (Response, Option<Arc<WorkloadStats>>) {
+    let inner = &state.inner;
     let (mut parts, body) = request.into_parts();
     let limit = inner.config.max_request_body_bytes;
     let declared = parts
@@ -859,7 +897,7 @@ async fn forward(
         metered,
         arrived,
     };
-    let first = send_once(inner, &backend, &key, outstanding, &head, parts.headers, body).await;
+    let first = send_once(state, &backend, &key, outstanding, &head, parts.headers, body).await;
     let failed = match first {
         Ok(response) => return (served_by(response, &revision), Some(stats)),
         Err(Failure::Respond(response)) => return (served_by(response, &revision), Some(stats)),
@@ -874,7 +912,7 @@ async fn forward(
         return (served_by(response, &revision), Some(stats));
     };
     let response = match send_once(
-        inner,
+        state,
         &backend,
         &key,
         outstanding,
@@ -941,7 +979,7 @@ enum Failure {
 /// One attempt on the picked replica: admission, the request, and the response wrapped to
 /// keep the slot, count and meter until its body ends.
 async fn send_once(
-    inner: &Arc<Inner>,
+    state: &ProxyState,
     backend: &Backend,
     key: &WorkloadKey,
     outstanding: Outstanding,
@@ -949,6 +987,7 @@ async fn send_once(
     headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
+    let (inner, client) = (&state.inner, &state.client);
     let replica = outstanding.replica().base.clone();
     let uri = upstream_uri(&replica, &head.path).map_err(|message| {
         Failure::Respond(error(StatusCode::BAD_REQUEST, "invalid_request_error", &message))
@@ -962,6 +1001,12 @@ async fn send_once(
         axum::http::Version::HTTP_11
     };
     *upstream.headers_mut() = headers;
+    // HTTP/2 carries the authority in the URI; HTTP/1.1 needs the header.
+    if !inner.config.upstream_http2
+        && let Some(host) = &outstanding.replica().host
+    {
+        upstream.headers_mut().insert(header::HOST, host.clone());
+    }
     *upstream.uri_mut() = uri;
     // The deadline covers the wait for a slot and the replica's response headers, not the
     // body: a token stream may rightly last longer than any request timeout.
@@ -979,7 +1024,7 @@ async fn send_once(
         }
         Err(queue::Refused::TimedOut) => return Err(Failure::Respond(timed_out(key))),
     };
-    let sent = inner.client.request(upstream);
+    let sent = client.request(upstream);
     let answer = match deadline {
         Some(deadline) => tokio::time::timeout_at(deadline, sent)
             .await
@@ -1022,6 +1067,18 @@ async fn send_once(
             }
         }
     }
+}
+
+/// A pooled client for replicas: HTTP/1.1, or HTTP/2 when configured.
+fn upstream_client(config: &GatewayConfig) -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        // Below the usual 60-75 s upstream keep-alive, so the pool does not reuse a socket the
+        // replica is closing.
+        .pool_idle_timeout(std::time::Duration::from_secs(30))
+        .http2_only(config.upstream_http2)
+        .build(connector)
 }
 
 /// Marks `response` as served by `revision`, for the metrics.

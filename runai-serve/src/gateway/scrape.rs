@@ -8,13 +8,13 @@ use std::time::Duration;
 use axum::body::Body;
 use http_body_util::BodyExt;
 
-use super::Inner;
+use super::{Inner, UpstreamClient};
 
 /// Largest metrics page read.
 const MAX_PAGE: usize = 1 << 20;
 
 /// Scrapes every replica each `interval` until the gateway is dropped.
-pub(crate) async fn scrape_loop(inner: Weak<Inner>, interval: Duration) {
+pub(crate) async fn scrape_loop(inner: Weak<Inner>, client: UpstreamClient, interval: Duration) {
     loop {
         let Some(gateway) = inner.upgrade() else { return };
         let replicas: Vec<_> = gateway
@@ -26,9 +26,10 @@ pub(crate) async fn scrape_loop(inner: Weak<Inner>, interval: Duration) {
         let scrapes = replicas.iter().map(|replica| {
             let gateway = Arc::clone(&gateway);
             let replica = Arc::clone(replica);
+            let client = &client;
             async move {
                 if let Ok(Ok(Some((waiting, kv)))) =
-                    tokio::time::timeout(interval, read_load(&gateway, &replica.base)).await
+                    tokio::time::timeout(interval, read_load(client, &replica.base)).await
                 {
                     replica.reported.store(waiting, kv, gateway.now_ms());
                 }
@@ -42,13 +43,13 @@ pub(crate) async fn scrape_loop(inner: Weak<Inner>, interval: Duration) {
 
 /// (waiting, KV-cache use) from the replica at `base`, or `None` when its page has neither.
 async fn read_load(
-    inner: &Inner,
+    client: &UpstreamClient,
     base: &axum::http::Uri,
 ) -> Result<Option<(u32, f64)>, Box<dyn std::error::Error + Send + Sync>> {
     let mut parts = base.clone().into_parts();
     parts.path_and_query = Some("/metrics".parse()?);
     let request = axum::http::Request::get(axum::http::Uri::from_parts(parts)?).body(Body::empty())?;
-    let response = inner.client.request(request).await?;
+    let response = client.request(request).await?;
     if !response.status().is_success() {
         return Ok(None);
     }

@@ -8,7 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use std::borrow::Cow;
+
+use serde::Deserialize;
 
 /// Largest whole JSON body read for `usage`; larger ones are passed on unmeasured.
 const MAX_JSON_BODY: usize = 1 << 20;
@@ -88,10 +90,11 @@ impl TokenMeter {
         if payload == b"[DONE]" {
             return;
         }
-        let Ok(chunk) = serde_json::from_slice::<Value>(payload) else {
+        // Typed and borrowed: only what is measured is read, the rest is skipped unbuilt.
+        let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(payload) else {
             return;
         };
-        if has_content(&chunk) {
+        if chunk.choices.0 {
             self.chunks += 1;
             match self.last_token {
                 None => self.stats.ttft = Some(now - self.started),
@@ -99,21 +102,26 @@ impl TokenMeter {
             }
             self.last_token = Some(now);
         }
-        self.read_usage(&chunk);
+        self.read_usage(chunk.usage);
     }
 
-    fn read_usage(&mut self, body: &Value) {
-        if let Some(usage) = body.get("usage").filter(|u| u.is_object()) {
-            self.stats.prompt_tokens = usage.get("prompt_tokens").and_then(Value::as_u64);
-            self.stats.completion_tokens = usage.get("completion_tokens").and_then(Value::as_u64);
+    fn read_usage(&mut self, usage: Option<Usage>) {
+        if let Some(usage) = usage {
+            self.stats.prompt_tokens = usage.prompt_tokens;
+            self.stats.completion_tokens = usage.completion_tokens;
         }
     }
 
     /// The measurements, once the body has ended.
     pub(crate) fn finish(mut self, now: Instant) -> TokenStats {
         if !self.streaming && !self.pending.is_empty() {
-            if let Ok(body) = serde_json::from_slice::<Value>(&self.pending) {
-                self.read_usage(&body);
+            let usage = usage_at_the_end(&self.pending).or_else(|| {
+                serde_json::from_slice::<Whole>(&self.pending)
+                    .ok()
+                    .map(|w| w.usage)
+            });
+            if let Some(usage) = usage {
+                self.read_usage(usage);
                 if self.stats.completion_tokens.is_some() {
                     // A whole response's first token is its last byte.
                     self.stats.ttft = Some(now - self.started);
@@ -126,20 +134,85 @@ impl TokenMeter {
     }
 }
 
-/// Whether a chunk carries generated text (chat `delta.content`, completion `text`).
-fn has_content(chunk: &Value) -> bool {
-    chunk
-        .get("choices")
-        .and_then(Value::as_array)
-        .is_some_and(|choices| {
-            choices.iter().any(|c| {
-                let text = c
-                    .get("delta")
-                    .and_then(|d| d.get("content"))
-                    .or_else(|| c.get("text"));
-                text.and_then(Value::as_str).is_some_and(|t| !t.is_empty())
-            })
-        })
+/// The `usage` object of a whole JSON response, found without parsing the rest: servers put
+/// it last, so the last `"usage"` key is read on its own. `None` when that does not work
+/// out (the caller then parses the whole body).
+fn usage_at_the_end(body: &[u8]) -> Option<Option<Usage>> {
+    const KEY: &[u8] = b"\"usage\"";
+    let at = memchr::memmem::rfind(body, KEY)?;
+    // Inside a string the quotes would be escaped (`\"usage\"`) and not match; a string
+    // value "usage" has no colon after it and is declined below.
+    let rest = body[at + KEY.len()..].trim_ascii_start().strip_prefix(b":")?;
+    let mut value = serde_json::Deserializer::from_slice(rest);
+    Option::<Usage>::deserialize(&mut value).ok()
+}
+
+/// What is read of a streamed chunk.
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(default, borrow)]
+    choices: AnyContent<'a>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+/// What is read of a whole JSON response.
+#[derive(Deserialize)]
+struct Whole {
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+}
+
+/// Whether any choice carries generated text (chat `delta.content`, completion `text`),
+/// read without collecting the choices.
+#[derive(Default)]
+struct AnyContent<'a>(bool, std::marker::PhantomData<&'a ()>);
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for AnyContent<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Choices<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Choices<'a> {
+            type Value = AnyContent<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of choices")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut any = false;
+                while let Some(choice) = seq.next_element::<Choice<'de>>()? {
+                    let text = choice.delta.and_then(|d| d.content).or(choice.text);
+                    any |= text.is_some_and(|t| !t.is_empty());
+                }
+                Ok(AnyContent(any, std::marker::PhantomData))
+            }
+
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(AnyContent::default())
+            }
+        }
+        deserializer.deserialize_any(Choices(std::marker::PhantomData))
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +254,24 @@ mod tests {
         meter.feed(b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3}}\n\ndata: [DONE]\n\n", at(t0, 20));
         let stats = meter.finish(at(t0, 20));
         assert_eq!((stats.prompt_tokens, stats.completion_tokens), (Some(7), Some(3)));
+    }
+
+    #[test]
+    fn usage_is_found_at_the_end_or_by_a_full_parse() {
+        let last = br#"{"choices":[{"message":{"content":"say \"usage\": 1"}}],"usage":{"prompt_tokens":4,"completion_tokens":2}}"#;
+        let usage = usage_at_the_end(last).unwrap().unwrap();
+        assert_eq!((usage.prompt_tokens, usage.completion_tokens), (Some(4), Some(2)));
+        // The last "usage" is a string value, not the key: the fast path declines.
+        let inside = br#"{"usage":{"prompt_tokens":1,"completion_tokens":1},"choices":[{"text":"usage"}]}"#;
+        assert!(usage_at_the_end(inside).is_none());
+        let t0 = Instant::now();
+        let mut meter = TokenMeter::new(t0, false);
+        meter.feed(inside, t0);
+        assert_eq!(meter.finish(t0).completion_tokens, Some(1));
+        assert_eq!(
+            usage_at_the_end(br#"{"usage":null}"#).map(|u| u.is_none()),
+            Some(true)
+        );
     }
 
     #[test]

@@ -231,7 +231,11 @@ async fn complete(
     let (ttft, itl) = (state.config.ttft, state.config.itl);
     if !request.stream {
         let last = ttft + itl * request.max_tokens.saturating_sub(1);
-        tokio::time::sleep_until(started + last).await;
+        // A timer, even one already due, waits for the runtime's next 1 ms tick: at zero
+        // delay the answer goes out at once.
+        if !last.is_zero() {
+            tokio::time::sleep_until(started + last).await;
+        }
         in_flight.generated(u64::from(request.max_tokens));
         drop(permit);
         let body = openai::whole_response(kind, &id, &state.config.model, &request);
@@ -287,7 +291,10 @@ impl Stream {
         let index = self.next;
         self.next += 1;
         let payload = if index < tokens {
-            tokio::time::sleep_until(self.started + self.ttft + self.itl * index).await;
+            let due = self.started + self.ttft + self.itl * index;
+            if due > Instant::now() {
+                tokio::time::sleep_until(due).await;
+            }
             self.in_flight.generated(1);
             openai::token_chunk(self.kind, &self.id, &self.model, index, &self.request)
         } else if index == tokens {

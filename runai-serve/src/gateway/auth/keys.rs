@@ -99,7 +99,8 @@ pub(crate) struct KeyStore {
     /// A background refresh is under way.
     refreshing: AtomicBool,
     min_refresh_interval: Duration,
-    http: reqwest::Client,
+    /// For a JWKS URL only (building one loads the system's root certificates).
+    http: Option<reqwest::Client>,
 }
 
 /// Why no key verifies a token.
@@ -143,13 +144,18 @@ impl KeyStore {
                 Vec::new()
             }
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| AuthError::Jwks {
-                origin: "the HTTP client".into(),
-                reason: e.to_string(),
-            })?;
+        let http = match &source {
+            KeySource::JwksUrl { .. } => Some(
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .map_err(|e| AuthError::Jwks {
+                        origin: "the HTTP client".into(),
+                        reason: e.to_string(),
+                    })?,
+            ),
+            _ => None,
+        };
         let loaded = !keys.is_empty();
         Ok(Self {
             source,
@@ -275,8 +281,8 @@ impl KeyStore {
     }
 
     async fn fetch(&self, url: &str) -> Result<Vec<Key>, String> {
-        let response = self
-            .http
+        let http = self.http.as_ref().ok_or("no HTTP client for the JWKS URL")?;
+        let response = http
             .get(url)
             .header("accept", "application/json")
             .send()
