@@ -468,8 +468,14 @@ if ((GATEWAY)); then
   metrics_ok || NOTES[gateway]+=" GET /metrics on the admin listener did not answer 200;"
 fi
 
-RATE=$(awk -v r="${RPS[direct]}" 'BEGIN { printf "%d", r / 2 }')
-((RATE > 0)) || die "the direct run measured no requests"
+# Half the saturation of the slowest proxy: the same offered load for every target, and
+# below every target's saturation, so the added latency is the proxy's, not a queue's.
+SLOWEST=${RPS[nginx]}
+if ((GATEWAY)); then
+  SLOWEST=$(awk -v a="${RPS[nginx]}" -v b="${RPS[gateway]}" 'BEGIN { print (a < b ? a : b) }')
+fi
+RATE=$(awk -v r="$SLOWEST" 'BEGIN { printf "%d", r / 2 }')
+((RATE > 0)) || die "the proxy runs measured no requests"
 for target in "${TARGETS[@]}"; do at_rate "$target" "${URL[$target]}" "$RATE"; done
 
 # Streaming: a simulator with a real token cadence, and a fresh gateway in front of it.
@@ -509,7 +515,7 @@ report() {
   else
     echo "$WORKERS worker process(es); the gateway was not measured."
   fi
-  echo "50 % load: $RATE requests/s (half the direct rate), open loop, $CONNECTIONS connections, $DURATION s."
+  echo "50 % load: $RATE requests/s (half the slower proxy's saturation rate), open loop, $CONNECTIONS connections, $DURATION s."
   echo "Latencies in µs; \"added\" is the proxy's percentile minus the direct one."
   echo
   echo "| target | requests/s | p50 | p99 | added p50 / p99 at saturation | p50 / p99 at 50 % load | added p50 / p99 at 50 % load | proxy CPU | proxy peak RSS |"

@@ -31,6 +31,7 @@ mod activator;
 mod auth;
 mod balance;
 mod headers;
+mod listen;
 mod metrics;
 mod queue;
 mod route;
@@ -40,7 +41,7 @@ mod tls;
 mod tokens;
 
 use std::collections::HashMap;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -721,21 +722,7 @@ impl Gateway {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let drain = self.inner.config.drain_timeout;
-        if let Balancing::LlmAware { scrape_interval } = self.inner.config.balancing {
-            tokio::spawn(scrape::scrape_loop(
-                Arc::downgrade(&self.inner),
-                self.client.clone(),
-                scrape_interval,
-            ));
-        }
-        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
-        let (signal, deadline) = crate::drain::signal_and_deadline(shutdown, drain);
-        let server = axum::serve(listener, app).with_graceful_shutdown(signal);
-        tokio::select! {
-            result = server.into_future() => result,
-            () = deadline => Ok(()),
-        }
+        self.serve_with(listener, None, shutdown).await
     }
 
     /// As [`Gateway::serve`], terminating TLS on `listener` (HTTP/2 or HTTP/1.1 chosen by
@@ -760,6 +747,15 @@ impl Gateway {
         tls: TlsConfig,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        self.serve_with(listener, Some(&tls), shutdown).await
+    }
+
+    async fn serve_with(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: Option<&TlsConfig>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         if let Balancing::LlmAware { scrape_interval } = self.inner.config.balancing {
             tokio::spawn(scrape::scrape_loop(
                 Arc::downgrade(&self.inner),
@@ -768,14 +764,39 @@ impl Gateway {
             ));
         }
         let (signal, deadline) = crate::drain::signal_and_deadline(shutdown, self.inner.config.drain_timeout);
-        tls::serve(listener, &tls, self.router(), signal, deadline).await
+        let state = ProxyState {
+            inner: Arc::clone(&self.inner),
+            client: self.client.clone(),
+        };
+        listen::serve(listener, tls, state, signal, deadline).await
     }
 }
 
+/// The client side of a request's connection, as the listener saw it.
+#[derive(Debug, Clone, Copy)]
+struct ClientConnection {
+    peer: Option<std::net::IpAddr>,
+    over_tls: bool,
+}
+
+/// The handler of [`Gateway::router`], for gateways embedded in another axum server: the
+/// peer comes from `ConnectInfo` when the server provides it.
 async fn proxy(State(state): State<ProxyState>, request: Request) -> Response {
+    let connection = ClientConnection {
+        peer: request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip()),
+        over_tls: false,
+    };
+    handle(&state, request, connection).await
+}
+
+/// Proxies one request and counts its response.
+async fn handle(state: &ProxyState, request: Request, connection: ClientConnection) -> Response {
     let arrived = Instant::now();
     let inner = &state.inner;
-    let (response, stats) = forward(&state, request, arrived).await;
+    let (response, stats) = forward(state, request, connection, arrived).await;
     let status = response.status().as_u16();
     let revision = response
         .extensions()
@@ -798,6 +819,7 @@ const METERED_PATHS: [&str; 3] = ["/v1/chat/completions", "/v1/completions", "/v
 async fn forward(
     state: &ProxyState,
     request: Request,
+    connection: ClientConnection,
     arrived: Instant,
 ) -> (Response, Option<Arc<WorkloadStats>>) {
     let inner = &state.inner;
@@ -873,13 +895,8 @@ async fn forward(
         && METERED_PATHS
             .iter()
             .any(|p| upstream_path.split('?').next().unwrap_or("").ends_with(p));
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
     headers::strip_hop_by_hop(&mut parts.headers);
-    let over_tls = parts.extensions.get::<tls::ArrivedOverTls>().is_some();
-    headers::set_forwarded(&mut parts.headers, peer, host, over_tls);
+    headers::set_forwarded(&mut parts.headers, connection.peer, host, connection.over_tls);
     parts.headers.remove(header::HOST);
     // A small body of known length is kept, so a request that fails to connect can go to
     // another replica; one that reached a replica is never sent again.

@@ -1,18 +1,11 @@
-//! TLS termination with rustls (aws-lc-rs): HTTP/1.1 and HTTP/2 (by ALPN) on one listener,
-//! with the same bounded graceful shutdown as the plain listener.
+//! TLS termination with rustls (aws-lc-rs): the certificate and key, and the server
+//! configuration that offers HTTP/2 and HTTP/1.1 by ALPN.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{ConnectInfo, Request};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tower_service::Service;
 
 /// A certificate chain and private key to terminate TLS with.
 ///
@@ -103,64 +96,4 @@ impl TlsConfig {
             server: Arc::new(server),
         })
     }
-}
-
-/// Marks a request that arrived over TLS (for `X-Forwarded-Proto`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ArrivedOverTls;
-
-/// Longest a client may take to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Accepts TLS connections on `listener` and serves `router` on them until `signal`
-/// completes; then lets open connections finish until `deadline`.
-pub(crate) async fn serve(
-    listener: tokio::net::TcpListener,
-    tls: &TlsConfig,
-    router: Router,
-    signal: impl Future<Output = ()> + Send + 'static,
-    deadline: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&tls.server));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
-    tokio::pin!(signal);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                // Out of file descriptors or a connection reset before accept: wait a
-                // moment instead of spinning, as axum's own accept loop does.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                    continue;
-                }
-            },
-            () = &mut signal => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-            else {
-                return;
-            };
-            let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                request.extensions_mut().insert(ArrivedOverTls);
-                router.clone().call(request)
-            });
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            let _ = watcher.watch(connection.into_owned()).await;
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {},
-        () = deadline => {},
-    }
-    Ok(())
 }
