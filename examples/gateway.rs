@@ -24,11 +24,6 @@ use runai::serve::gateway::{
 };
 use serde::Deserialize;
 
-// The request path allocates small, short-lived buffers on every worker thread; mimalloc's
-// thread-local free lists serve them faster than the system allocator (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Debug, Parser)]
 #[command(about = "A standalone inference gateway configured by a YAML file")]
 struct Cli {
