@@ -15,6 +15,7 @@
 //! # }
 //! ```
 
+pub mod backend;
 mod drain;
 pub mod gateway;
 pub mod model_sim;

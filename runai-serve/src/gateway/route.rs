@@ -11,7 +11,7 @@ use std::fmt;
 /// let key = WorkloadKey::new("team-a", "llama-3-8b");
 /// assert_eq!(key.to_string(), "team-a/llama-3-8b");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WorkloadKey {
     /// The project (Run:ai project name).
     pub project: String,
