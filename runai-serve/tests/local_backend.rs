@@ -309,3 +309,140 @@ async fn scaling_adds_and_removes_replicas() {
     backend.delete(&workload, None).await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A leader-and-workers spec: every member appends `role index start-time pid` to `order`.
+fn group_spec(
+    order: &Path,
+    workers: i32,
+    startup: runai_core::distributed::StartupPolicy,
+) -> runai_core::DistributedInferenceSpec {
+    use runai_core::distributed::LeaderWorkerSpec;
+    let record = |role: &str| {
+        format!(
+            "echo {role} $LWS_WORKER_INDEX $LWS_GROUP_SIZE $LWS_LEADER_ADDRESS $(date +%s%N) $$ >> {}",
+            order.display()
+        )
+    };
+    runai_core::DistributedInferenceSpec {
+        workers: Some(workers),
+        startup_policy: Some(startup),
+        leader: Some(LeaderWorkerSpec {
+            // Ready only after a second, so that LeaderReady visibly holds the workers back.
+            command: Some(format!(
+                "sh -c '{}; sleep 1; exec python3 -m http.server $PORT --bind 127.0.0.1'",
+                record("leader")
+            )),
+            ..LeaderWorkerSpec::default()
+        }),
+        worker: Some(LeaderWorkerSpec {
+            command: Some(format!("sh -c '{}; exec sleep 600'", record("worker"))),
+            ..LeaderWorkerSpec::default()
+        }),
+        ..runai_core::DistributedInferenceSpec::default()
+    }
+}
+
+/// The lines of `order`: (role, worker index, group size, leader address, start ns, pid).
+fn members(order: &Path) -> Vec<(String, u32, u32, String, u128, i32)> {
+    std::fs::read_to_string(order)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            (
+                f[0].to_owned(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                f[3].to_owned(),
+                f[4].parse().unwrap(),
+                f[5].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_group_starts_its_leader_first_with_the_leaderworkerset_environment() {
+    let dir = scratch("group");
+    let backend = LocalBackend::new(config(&dir));
+    let workload = WorkloadKey::new("team", "big-model");
+    let order = dir.join("order");
+    let spec = group_spec(&order, 2, runai_core::distributed::StartupPolicy::LeaderReady);
+    backend
+        .apply(&Deployment::new(workload.clone(), "rev-1", spec, 1))
+        .await
+        .unwrap();
+    wait_for(&backend, &workload, |s| s.ready == 1).await;
+    let mut started = Vec::new();
+    for _ in 0..100 {
+        started = members(&order);
+        if started.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(started.len(), 3, "{started:?}");
+    let leader = &started[0];
+    assert_eq!(
+        (leader.0.as_str(), leader.1, leader.2, leader.3.as_str()),
+        ("leader", 0, 3, "127.0.0.1")
+    );
+    let mut indexes: Vec<u32> = started[1..].iter().map(|w| w.1).collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, [1, 2]);
+    for worker in &started[1..] {
+        assert_eq!(
+            (worker.0.as_str(), worker.2, worker.3.as_str()),
+            ("worker", 3, "127.0.0.1")
+        );
+        // LeaderReady: no worker starts before the leader answered, a second after it began.
+        assert!(worker.4 >= leader.4 + 1_000_000_000, "{started:?}");
+    }
+    // Worker output goes to its own log.
+    let log = dir.join("logs/team/big-model/rev-1/replica-0-worker-1.log");
+    assert!(log.exists(), "{}", log.display());
+    backend.delete(&workload, None).await.unwrap();
+    wait_gone(&started.iter().map(|m| m.5).collect::<Vec<_>>()).await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_member_dying_restarts_the_whole_group() {
+    let dir = scratch("regroup");
+    let backend = LocalBackend::new(config(&dir));
+    let workload = WorkloadKey::new("team", "big-model");
+    let order = dir.join("order");
+    let spec = group_spec(&order, 1, runai_core::distributed::StartupPolicy::LeaderCreated);
+    backend
+        .apply(&Deployment::new(workload.clone(), "rev-1", spec, 1))
+        .await
+        .unwrap();
+    wait_for(&backend, &workload, |s| s.ready == 1).await;
+    let first = members(&order);
+    assert_eq!(first.len(), 2, "{first:?}");
+    let worker = first.iter().find(|m| m.0 == "worker").unwrap().5;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(worker),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let status = wait_for(&backend, &workload, |s| {
+        s.replicas[0].restarts == 1 && s.ready == 1
+    })
+    .await;
+    assert!(status.last_error.unwrap().contains("worker 1 exited"));
+    // The leader was replaced too, and the first generation is gone.
+    wait_gone(&first.iter().map(|m| m.5).collect::<Vec<_>>()).await;
+    let mut all = Vec::new();
+    for _ in 0..100 {
+        all = members(&order);
+        if all.len() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(all.iter().filter(|m| m.0 == "leader").count(), 2, "{all:?}");
+    backend.delete(&workload, None).await.unwrap();
+    wait_gone(&all.iter().map(|m| m.5).collect::<Vec<_>>()).await;
+    std::fs::remove_dir_all(dir).unwrap();
+}

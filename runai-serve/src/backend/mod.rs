@@ -8,17 +8,42 @@ mod local;
 
 use std::time::Duration;
 
-use runai_core::InferenceSpec;
+use runai_core::{DistributedInferenceSpec, InferenceSpec};
 
 use crate::gateway::WorkloadKey;
 pub use local::{ImageCommand, LocalBackend, LocalConfig};
 
-/// One revision of a workload to run: its spec and how many replicas.
+/// What a workload runs: one process per replica, or a leader and its workers per replica.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WorkloadSpec {
+    /// Standard inference: each replica is one pod (here, one process).
+    Inference(Box<InferenceSpec>),
+    /// Distributed inference: each replica is a leader and `workers` workers, started as a
+    /// LeaderWorkerSet starts them.
+    Distributed(Box<DistributedInferenceSpec>),
+}
+
+impl From<InferenceSpec> for WorkloadSpec {
+    fn from(spec: InferenceSpec) -> Self {
+        Self::Inference(Box::new(spec))
+    }
+}
+
+impl From<DistributedInferenceSpec> for WorkloadSpec {
+    fn from(spec: DistributedInferenceSpec) -> Self {
+        Self::Distributed(Box::new(spec))
+    }
+}
+
+/// One revision of a workload to run: its spec and how many replicas (for distributed
+/// inference, how many leader-and-workers groups).
 ///
 /// ```
 /// use runai_serve::backend::Deployment;
 /// use runai_serve::gateway::WorkloadKey;
-/// let deployment = Deployment::new(WorkloadKey::new("team-a", "llama"), "rev-1", Default::default(), 2);
+/// let spec = runai_core::InferenceSpec::default();
+/// let deployment = Deployment::new(WorkloadKey::new("team-a", "llama"), "rev-1", spec, 2);
 /// assert_eq!(deployment.replicas, 2);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +54,7 @@ pub struct Deployment {
     /// The revision's name, unique within the workload.
     pub revision: String,
     /// What each replica runs.
-    pub spec: InferenceSpec,
+    pub spec: WorkloadSpec,
     /// How many replicas.
     pub replicas: u32,
 }
@@ -39,13 +64,13 @@ impl Deployment {
     pub fn new(
         workload: WorkloadKey,
         revision: impl Into<String>,
-        spec: InferenceSpec,
+        spec: impl Into<WorkloadSpec>,
         replicas: u32,
     ) -> Self {
         Self {
             workload,
             revision: revision.into(),
-            spec,
+            spec: spec.into(),
             replicas,
         }
     }

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use runai_core::InferenceSpec;
+use runai_core::distributed::LeaderWorkerSpec;
+use runai_core::spec::{EnvironmentVariable, Probes};
 
 use super::LocalConfig;
 use crate::backend::BackendError;
@@ -37,6 +39,50 @@ pub(crate) enum Readiness {
     Tcp { period: Duration },
 }
 
+/// The parts of a pod spec a local process uses, from a standard spec or from the leader or
+/// worker of a distributed one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ContainerView<'a> {
+    pub(crate) command: Option<&'a String>,
+    pub(crate) args: Option<&'a String>,
+    pub(crate) image: Option<&'a String>,
+    pub(crate) environment_variables: Option<&'a Vec<EnvironmentVariable>>,
+    pub(crate) working_dir: Option<&'a String>,
+    pub(crate) probes: Option<&'a Probes>,
+    pub(crate) initialization_timeout_seconds: Option<i32>,
+}
+
+impl<'a> From<&'a InferenceSpec> for ContainerView<'a> {
+    fn from(spec: &'a InferenceSpec) -> Self {
+        Self {
+            command: spec.command.as_ref(),
+            args: spec.args.as_ref(),
+            image: spec.image.as_ref(),
+            environment_variables: spec.environment_variables.as_ref(),
+            working_dir: spec.working_dir.as_ref(),
+            probes: spec.probes.as_ref(),
+            initialization_timeout_seconds: spec
+                .serving_configuration
+                .as_ref()
+                .and_then(|s| s.initialization_timeout_seconds),
+        }
+    }
+}
+
+impl<'a> From<&'a LeaderWorkerSpec> for ContainerView<'a> {
+    fn from(spec: &'a LeaderWorkerSpec) -> Self {
+        Self {
+            command: spec.command.as_ref(),
+            args: spec.args.as_ref(),
+            image: spec.image.as_ref(),
+            environment_variables: spec.environment_variables.as_ref(),
+            working_dir: spec.working_dir.as_ref(),
+            probes: spec.probes.as_ref(),
+            initialization_timeout_seconds: None,
+        }
+    }
+}
+
 /// A replica's identity, put into its environment.
 #[derive(Debug, Clone)]
 pub(crate) struct ReplicaIdentity<'a> {
@@ -44,13 +90,15 @@ pub(crate) struct ReplicaIdentity<'a> {
     pub(crate) revision: &'a str,
     pub(crate) index: u32,
     pub(crate) port: u16,
+    /// Within a distributed group: (group size, this member's worker index; 0 is the leader).
+    pub(crate) group: Option<(u32, u32)>,
 }
 
 impl Launch {
     /// Resolves `spec` for `workload` with the backend's `config`.
     pub(crate) fn resolve(
         workload: &WorkloadKey,
-        spec: &InferenceSpec,
+        spec: ContainerView<'_>,
         config: &LocalConfig,
     ) -> Result<Self, BackendError> {
         let bad_line = |text: &str, reason: String| BackendError::BadCommandLine {
@@ -58,17 +106,17 @@ impl Launch {
             text: text.to_owned(),
             reason,
         };
-        let mapped = spec.image.as_deref().and_then(|image| config.images.get(image));
-        let (command, args) = match (&spec.command, mapped) {
-            (Some(command), _) => (command.clone(), spec.args.clone().unwrap_or_default()),
+        let mapped = spec.image.and_then(|image| config.images.get(image));
+        let (command, args) = match (spec.command, mapped) {
+            (Some(command), _) => (command.clone(), spec.args.cloned().unwrap_or_default()),
             (None, Some(mapped)) => {
                 // The spec's own args extend the mapped command, as they would the image's
                 // entry point.
-                let args = [mapped.args.clone(), spec.args.clone().unwrap_or_default()].join(" ");
+                let args = [mapped.args.clone(), spec.args.cloned().unwrap_or_default()].join(" ");
                 (mapped.command.clone(), args)
             }
             (None, None) => {
-                let reason = match &spec.image {
+                let reason = match spec.image {
                     Some(image) => format!(
                         "the spec names only the image `{image}`, which is not in the backend's images table (local processes cannot run container images)"
                     ),
@@ -90,7 +138,7 @@ impl Launch {
         }
         let program = words.remove(0);
         let mut env = mapped.map(|m| m.env.clone()).unwrap_or_default();
-        for variable in spec.environment_variables.iter().flatten() {
+        for variable in spec.environment_variables.into_iter().flatten() {
             if variable.exclude == Some(true) {
                 continue;
             }
@@ -106,12 +154,10 @@ impl Launch {
             program,
             args: words,
             env,
-            working_dir: spec.working_dir.clone(),
-            readiness: readiness(spec),
+            working_dir: spec.working_dir.cloned(),
+            readiness: readiness(spec.probes),
             initialization_timeout: spec
-                .serving_configuration
-                .as_ref()
-                .and_then(|s| s.initialization_timeout_seconds)
+                .initialization_timeout_seconds
                 .filter(|&s| s > 0)
                 .map(|s| Duration::from_secs(s.unsigned_abs().into())),
         })
@@ -128,6 +174,12 @@ impl Launch {
             "{}-{}-{}",
             replica.workload.workload, replica.revision, replica.index
         );
+        if let Some((size, worker_index)) = replica.group {
+            // LeaderWorkerSet's variables; every member of a local group runs on this host.
+            env.insert("LWS_LEADER_ADDRESS".to_owned(), "127.0.0.1".to_owned());
+            env.insert("LWS_GROUP_SIZE".to_owned(), size.to_string());
+            env.insert("LWS_WORKER_INDEX".to_owned(), worker_index.to_string());
+        }
         for (key, value) in [
             ("PORT", replica.port.to_string()),
             ("RUNAI_PROJECT", replica.workload.project.clone()),
@@ -148,7 +200,7 @@ impl Launch {
 fn env_value(
     workload: &WorkloadKey,
     name: &str,
-    variable: &runai_core::spec::EnvironmentVariable,
+    variable: &EnvironmentVariable,
     config: &LocalConfig,
 ) -> Result<Option<String>, BackendError> {
     let from_file = |dir: &Path, reference: &runai_core::spec::KeyRef| {
@@ -193,8 +245,8 @@ fn env_value(
 }
 
 /// The spec's readiness probe, or a TCP check of the port.
-fn readiness(spec: &InferenceSpec) -> Readiness {
-    let probe = spec.probes.as_ref().and_then(|p| p.readiness.as_ref());
+fn readiness(probes: Option<&Probes>) -> Readiness {
+    let probe = probes.and_then(|p| p.readiness.as_ref());
     let seconds = |s: Option<i32>, default: f64| {
         s.filter(|&s| s > 0)
             .map_or(Duration::from_secs_f64(default), |s| {
@@ -319,7 +371,12 @@ mod tests {
             image: Some("vllm/vllm-openai:v0.11.0".into()),
             ..InferenceSpec::default()
         };
-        let error = Launch::resolve(&WorkloadKey::new("p", "w"), &spec, &LocalConfig::default()).unwrap_err();
+        let error = Launch::resolve(
+            &WorkloadKey::new("p", "w"),
+            (&spec).into(),
+            &LocalConfig::default(),
+        )
+        .unwrap_err();
         let message = error.to_string();
         assert!(
             message.contains("vllm/vllm-openai:v0.11.0") && message.contains("images"),
@@ -330,7 +387,7 @@ mod tests {
             "vllm/vllm-openai:v0.11.0".into(),
             super::super::ImageCommand::new("python3 -m vllm.entrypoints.openai.api_server --port $(PORT)"),
         );
-        let launch = Launch::resolve(&WorkloadKey::new("p", "w"), &spec, &config).unwrap();
+        let launch = Launch::resolve(&WorkloadKey::new("p", "w"), (&spec).into(), &config).unwrap();
         assert_eq!(launch.program, "python3");
         assert_eq!(launch.args.last().unwrap(), "$(PORT)");
     }

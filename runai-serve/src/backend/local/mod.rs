@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::{Backend, BackendError, Deployment, ReplicaPhase, RevisionStatus};
+use super::{Backend, BackendError, Deployment, ReplicaPhase, RevisionStatus, WorkloadSpec};
 use crate::gateway::WorkloadKey;
 use launch::Launch;
-use supervise::{Replica, ReplicaShared};
+use supervise::{GroupPolicy, Replica, ReplicaShared};
 
 /// How to run a container image as a local command.
 ///
@@ -145,9 +145,58 @@ struct LocalInner {
 /// A running revision: what it runs and its replicas.
 #[derive(Debug)]
 struct RevisionRun {
-    spec: runai_core::InferenceSpec,
-    launch: Arc<Launch>,
+    spec: WorkloadSpec,
+    plan: Arc<ReplicaPlan>,
     replicas: Vec<RunningReplica>,
+}
+
+/// What every replica of a revision runs: its members' launches (the leader first) and, for
+/// a distributed replica, how the group starts and restarts.
+#[derive(Debug)]
+struct ReplicaPlan {
+    members: Vec<Arc<Launch>>,
+    group: Option<GroupPolicy>,
+}
+
+impl ReplicaPlan {
+    fn resolve(
+        workload: &WorkloadKey,
+        spec: &WorkloadSpec,
+        config: &LocalConfig,
+    ) -> Result<Self, BackendError> {
+        match spec {
+            WorkloadSpec::Inference(spec) => Ok(Self {
+                members: vec![Arc::new(Launch::resolve(workload, spec.as_ref().into(), config)?)],
+                group: None,
+            }),
+            WorkloadSpec::Distributed(spec) => {
+                use runai_core::distributed::{RestartPolicy, StartupPolicy};
+                let leader = spec.leader.as_ref().ok_or_else(|| BackendError::NoCommand {
+                    workload: workload.clone(),
+                    reason: "the distributed spec has no `leader`".to_owned(),
+                })?;
+                let workers = spec.group_size() - 1;
+                let mut members = vec![Arc::new(Launch::resolve(workload, leader.into(), config)?)];
+                if workers > 0 {
+                    let worker = spec.worker.as_ref().ok_or_else(|| BackendError::NoCommand {
+                        workload: workload.clone(),
+                        reason: format!(
+                            "the distributed spec asks for {workers} workers and has no `worker`"
+                        ),
+                    })?;
+                    let launch = Arc::new(Launch::resolve(workload, worker.into(), config)?);
+                    members.extend((0..workers).map(|_| Arc::clone(&launch)));
+                }
+                Ok(Self {
+                    members,
+                    group: Some(GroupPolicy {
+                        workers_after_leader_ready: spec.startup_policy == Some(StartupPolicy::LeaderReady),
+                        recreate_group: spec.restart_policy != Some(RestartPolicy::None),
+                    }),
+                })
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -209,21 +258,30 @@ impl LocalBackend {
         &self,
         workload: &WorkloadKey,
         revision: &str,
-        launch: &Arc<Launch>,
+        plan: &ReplicaPlan,
         index: u32,
     ) -> Result<RunningReplica, BackendError> {
-        let port = free_port().map_err(|source| BackendError::Io {
-            action: "finding a free port for a replica".into(),
-            source,
-        })?;
-        let shared = Arc::new(ReplicaShared::new(index, format!("http://127.0.0.1:{port}")));
+        let ports = plan
+            .members
+            .iter()
+            .map(|_| free_port())
+            .collect::<std::io::Result<Vec<u16>>>()
+            .map_err(|source| BackendError::Io {
+                action: "finding a free port for a replica".into(),
+                source,
+            })?;
+        let shared = Arc::new(ReplicaShared::new(
+            index,
+            format!("http://127.0.0.1:{}", ports[0]),
+        ));
         let (stop, stopped) = watch::channel(false);
         let replica = Replica {
-            launch: Arc::clone(launch),
+            members: plan.members.clone(),
+            ports,
+            group: plan.group,
             workload: workload.clone(),
             revision: revision.to_owned(),
             index,
-            port,
             config: Arc::clone(&self.inner.config),
             shared: Arc::clone(&shared),
             changes: self.inner.changes.clone(),
@@ -258,7 +316,7 @@ impl LocalBackend {
 impl Backend for LocalBackend {
     async fn apply(&self, deployment: &Deployment) -> Result<(), BackendError> {
         let key = (deployment.workload.clone(), deployment.revision.clone());
-        let launch = Arc::new(Launch::resolve(
+        let plan = Arc::new(ReplicaPlan::resolve(
             &deployment.workload,
             &deployment.spec,
             &self.inner.config,
@@ -279,7 +337,7 @@ impl Backend for LocalBackend {
             let mut revisions = self.revisions();
             revisions.entry(key).or_insert_with(|| RevisionRun {
                 spec: deployment.spec.clone(),
-                launch,
+                plan,
                 replicas: Vec::new(),
             });
         }
@@ -299,7 +357,7 @@ impl Backend for LocalBackend {
             let wanted = replicas as usize;
             while run.replicas.len() < wanted {
                 let index = u32::try_from(run.replicas.len()).unwrap_or(u32::MAX);
-                let started = self.start_replica(workload, revision, &run.launch, index)?;
+                let started = self.start_replica(workload, revision, &run.plan, index)?;
                 run.replicas.push(started);
             }
             run.replicas.split_off(wanted.min(run.replicas.len()))

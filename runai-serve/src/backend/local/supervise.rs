@@ -3,7 +3,6 @@
 //! exponential backoff when it exits, and stop it gracefully (SIGTERM to the group, then
 //! SIGKILL after the grace period).
 
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,8 +21,9 @@ use crate::gateway::WorkloadKey;
 #[derive(Debug)]
 pub(crate) struct ReplicaShared {
     pub(crate) status: Mutex<ReplicaStatus>,
-    /// The running process group, 0 when none; killed when the backend goes away.
-    pub(crate) process_group: AtomicI32,
+    /// The running process groups (one per group member); killed when the backend goes
+    /// away.
+    process_groups: Mutex<Vec<i32>>,
 }
 
 impl ReplicaShared {
@@ -36,7 +36,7 @@ impl ReplicaShared {
                 restarts: 0,
                 last_error: None,
             }),
-            process_group: AtomicI32::new(0),
+            process_groups: Mutex::new(Vec::new()),
         }
     }
 
@@ -47,16 +47,27 @@ impl ReplicaShared {
             .clone()
     }
 
-    /// Kills the process group at once, if one runs.
+    fn groups(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {
+        self.process_groups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Kills every running process group at once.
     pub(crate) fn kill_now(&self) {
-        let group = self.process_group.swap(0, Ordering::AcqRel);
-        if group > 0 {
+        for group in std::mem::take(&mut *self.groups()) {
             let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
         }
     }
+
+    fn kill_group(&self, group: i32) {
+        self.groups().retain(|&g| g != group);
+        let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+    }
 }
 
-/// Kills its process group when dropped: a replica never outlives its supervisor.
+/// Kills the replica's process groups when dropped: a replica never outlives its
+/// supervisor.
 struct GroupGuard<'a>(&'a ReplicaShared);
 
 impl Drop for GroupGuard<'_> {
@@ -65,16 +76,35 @@ impl Drop for GroupGuard<'_> {
     }
 }
 
-/// Everything one supervisor needs.
+/// How a distributed replica's members start and restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GroupPolicy {
+    /// Workers start once the leader is ready (`LeaderReady`), not once it exists.
+    pub(crate) workers_after_leader_ready: bool,
+    /// One member exiting restarts the whole group (`RecreateGroupOnPodRestart`).
+    pub(crate) recreate_group: bool,
+}
+
+/// Everything one supervisor needs. A replica is one process, or for distributed inference
+/// a group: the leader (member 0, serving on the replica's endpoint) and its workers.
 pub(crate) struct Replica {
-    pub(crate) launch: Arc<Launch>,
+    /// The leader's launch first, then one per worker.
+    pub(crate) members: Vec<Arc<Launch>>,
+    /// One port per member.
+    pub(crate) ports: Vec<u16>,
+    pub(crate) group: Option<GroupPolicy>,
     pub(crate) workload: WorkloadKey,
     pub(crate) revision: String,
     pub(crate) index: u32,
-    pub(crate) port: u16,
     pub(crate) config: Arc<LocalConfig>,
     pub(crate) shared: Arc<ReplicaShared>,
     pub(crate) changes: watch::Sender<u64>,
+}
+
+/// A started member process.
+struct Member {
+    child: tokio::process::Child,
+    group: i32,
 }
 
 impl Replica {
@@ -90,8 +120,13 @@ impl Replica {
         self.changes.send_modify(|version| *version += 1);
     }
 
-    fn log_path(&self) -> std::path::PathBuf {
-        self.config.log_path(&self.workload, &self.revision, self.index)
+    /// Member 0 logs as `replica-{index}.log`, worker `w` as `replica-{index}-worker-{w}.log`.
+    fn log_path(&self, member: usize) -> std::path::PathBuf {
+        let leader = self.config.log_path(&self.workload, &self.revision, self.index);
+        if member == 0 {
+            return leader;
+        }
+        leader.with_file_name(format!("replica-{}-worker-{member}.log", self.index))
     }
 
     /// Runs the replica until `stop` turns true or it fails for good.
@@ -140,26 +175,26 @@ impl Replica {
         }
     }
 
-    /// Starts the process once and follows it until it exits, fails or is stopped.
-    async fn run_once(&self, stop: &mut watch::Receiver<bool>) -> Outcome {
+    /// Starts member `member` in its own process group, its output going to its log.
+    fn start_member(&self, member: usize) -> Result<Member, String> {
+        let launch = &self.members[member];
         let identity = ReplicaIdentity {
             workload: &self.workload,
             revision: &self.revision,
             index: self.index,
-            port: self.port,
+            port: self.ports[member],
+            group: self.group.map(|_| (self.members.len() as u32, member as u32)),
         };
-        let (args, env) = self.launch.for_replica(&identity);
-        let log = match RotatingLog::open(
-            self.log_path(),
+        let (args, env) = launch.for_replica(&identity);
+        let path = self.log_path(member);
+        let log = RotatingLog::open(
+            path.clone(),
             self.config.log_max_bytes,
             self.config.log_files_kept,
-        ) {
-            Ok(log) => Arc::new(Mutex::new(log)),
-            Err(e) => {
-                return Outcome::Failed(format!("cannot open its log {}: {e}", self.log_path().display()));
-            }
-        };
-        let mut command = tokio::process::Command::new(&self.launch.program);
+        )
+        .map_err(|e| format!("cannot open its log {}: {e}", path.display()))?;
+        let log = Arc::new(Mutex::new(log));
+        let mut command = tokio::process::Command::new(&launch.program);
         command
             .args(&args)
             .env_clear()
@@ -171,32 +206,41 @@ impl Replica {
             // Its own group, so that stopping it reaches whatever it started.
             .process_group(0)
             .kill_on_drop(true);
-        if let Some(dir) = &self.launch.working_dir {
+        if let Some(dir) = &launch.working_dir {
             command.current_dir(dir);
         }
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            // A program that cannot start will not start on a retry either.
-            Err(e) => return Outcome::Failed(format!("cannot start `{}`: {e}", self.launch.program)),
-        };
-        let pid = child.id().and_then(|id| i32::try_from(id).ok()).unwrap_or(0);
-        self.shared.process_group.store(pid, Ordering::Release);
-        let _guard = GroupGuard(&self.shared);
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?;
+        let group = child.id().and_then(|id| i32::try_from(id).ok()).unwrap_or(0);
+        if group > 0 {
+            self.shared.groups().push(group);
+        }
         if let Some(out) = child.stdout.take() {
             tokio::spawn(pump(out, Arc::clone(&log)));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(pump(err, Arc::clone(&log)));
+            tokio::spawn(pump(err, log));
+        }
+        Ok(Member { child, group })
+    }
+
+    /// Starts the replica (every member) once and follows it until it exits, fails or is
+    /// stopped.
+    async fn run_once(&self, stop: &mut watch::Receiver<bool>) -> Outcome {
+        let _guard = GroupGuard(&self.shared);
+        let mut members = Vec::with_capacity(self.members.len());
+        match self.start_member(0) {
+            Ok(leader) => members.push(leader),
+            // A program that cannot start will not start on a retry either.
+            Err(reason) => return Outcome::Failed(reason),
         }
         self.set(|s| s.phase = ReplicaPhase::Starting);
-
-        let deadline = self
-            .launch
+        let leader = &self.members[0];
+        let deadline = leader
             .initialization_timeout
             .map(|t| tokio::time::Instant::now() + t);
-        let mut ready = false;
-        let mut failures = 0u32;
-        let (period, initial_delay) = match &self.launch.readiness {
+        let (period, initial_delay) = match &leader.readiness {
             Readiness::HttpGet {
                 period,
                 initial_delay,
@@ -204,36 +248,94 @@ impl Replica {
             } => (*period, *initial_delay),
             Readiness::Tcp { period } => (*period, Duration::ZERO),
         };
+        let workers_wait_for_ready = self.group.is_some_and(|g| g.workers_after_leader_ready);
+        let mut ready = false;
+        let mut failures = 0u32;
         let mut next_probe = tokio::time::Instant::now() + initial_delay;
         loop {
+            if members.len() < self.members.len() && (ready || !workers_wait_for_ready) {
+                for member in members.len()..self.members.len() {
+                    match self.start_member(member) {
+                        Ok(started) => members.push(started),
+                        Err(reason) => {
+                            self.stop_gracefully(&mut members).await;
+                            return Outcome::Failed(reason);
+                        }
+                    }
+                }
+            }
             let timeout = async {
                 match deadline {
                     Some(deadline) if !ready => tokio::time::sleep_until(deadline).await,
                     _ => std::future::pending().await,
                 }
             };
-            tokio::select! {
-                exited = child.wait() => {
-                    return Outcome::Exited(match exited {
-                        Ok(status) => format!("exited with {status}"),
-                        Err(e) => format!("could not be waited for: {e}"),
-                    });
+            let event = {
+                let any_exit =
+                    futures_util::future::select_all(members.iter_mut().map(|m| Box::pin(m.child.wait())));
+                tokio::select! {
+                    (exited, member, _) = any_exit => Event::Exited(member, exited),
+                    () = stopped(stop) => Event::Stop,
+                    () = timeout => Event::Timeout,
+                    () = tokio::time::sleep_until(next_probe) => Event::Probe,
                 }
-                () = stopped(stop) => {
-                    self.stop_gracefully(&mut child, pid).await;
+            };
+            match event {
+                Event::Exited(member, exited) => {
+                    let what = if member == 0 {
+                        "the leader".to_owned()
+                    } else {
+                        format!("worker {member}")
+                    };
+                    let what = if self.group.is_some() {
+                        what
+                    } else {
+                        "it".to_owned()
+                    };
+                    let reason = match exited {
+                        Ok(status) => format!("{what} exited with {status}"),
+                        Err(e) => format!("{what} could not be waited for: {e}"),
+                    };
+                    let recreate = self.group.is_none_or(|g| g.recreate_group);
+                    if recreate {
+                        // The whole group goes, and starts again after the backoff.
+                        self.stop_gracefully(&mut members).await;
+                        return Outcome::Exited(reason);
+                    }
+                    // Only the member restarts (restart policy `None`).
+                    self.shared.kill_group(members[member].group);
+                    self.set(|s| {
+                        s.restarts += 1;
+                        s.last_error = Some(reason);
+                    });
+                    tokio::time::sleep(self.config.restart_backoff).await;
+                    match self.start_member(member) {
+                        Ok(started) => members[member] = started,
+                        Err(reason) => {
+                            self.stop_gracefully(&mut members).await;
+                            return Outcome::Failed(reason);
+                        }
+                    }
+                    if member == 0 && ready {
+                        ready = false;
+                        self.set(|s| s.phase = ReplicaPhase::Starting);
+                    }
+                }
+                Event::Stop => {
+                    self.stop_gracefully(&mut members).await;
                     return Outcome::Stopped;
                 }
-                () = timeout => {
-                    self.stop_gracefully(&mut child, pid).await;
-                    let limit = self.launch.initialization_timeout.unwrap_or_default().as_secs();
+                Event::Timeout => {
+                    self.stop_gracefully(&mut members).await;
+                    let limit = leader.initialization_timeout.unwrap_or_default().as_secs();
                     return Outcome::Failed(format!(
                         "not ready within initializationTimeoutSeconds ({limit} s); its log: {}",
-                        self.log_path().display()
+                        self.log_path(0).display()
                     ));
                 }
-                () = tokio::time::sleep_until(next_probe) => {
+                Event::Probe => {
                     next_probe = tokio::time::Instant::now() + period;
-                    let passed = probe(&self.launch.readiness, self.port).await;
+                    let passed = probe(&leader.readiness, self.ports[0]).await;
                     if passed {
                         failures = 0;
                         if !ready {
@@ -255,19 +357,25 @@ impl Replica {
         }
     }
 
-    /// SIGTERM to the group, then SIGKILL once the grace period is over.
-    async fn stop_gracefully(&self, child: &mut tokio::process::Child, pid: i32) {
-        if pid > 0 {
-            let _ = killpg(Pid::from_raw(pid), Signal::SIGTERM);
+    /// SIGTERM to every member's group, then SIGKILL to what remains once the grace period
+    /// is over.
+    async fn stop_gracefully(&self, members: &mut [Member]) {
+        for member in members.iter() {
+            if member.group > 0 {
+                let _ = killpg(Pid::from_raw(member.group), Signal::SIGTERM);
+            }
         }
-        if tokio::time::timeout(self.config.grace_period, child.wait())
+        let all_exited = futures_util::future::join_all(members.iter_mut().map(|m| m.child.wait()));
+        if tokio::time::timeout(self.config.grace_period, all_exited)
             .await
             .is_err()
         {
             self.shared.kill_now();
-            let _ = child.wait().await;
+            for member in members.iter_mut() {
+                let _ = member.child.wait().await;
+            }
         }
-        // Whatever else the group started goes too.
+        // Whatever else the groups started goes too.
         self.shared.kill_now();
     }
 }
@@ -275,6 +383,14 @@ impl Replica {
 /// Completes when `stop` turns true (or its sender is gone).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// What woke a running replica's supervisor.
+enum Event {
+    Exited(usize, std::io::Result<std::process::ExitStatus>),
+    Stop,
+    Timeout,
+    Probe,
 }
 
 enum Outcome {
