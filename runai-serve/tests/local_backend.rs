@@ -446,3 +446,61 @@ async fn a_member_dying_restarts_the_whole_group() {
     wait_gone(&all.iter().map(|m| m.5).collect::<Vec<_>>()).await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Only run as the child of `killing_the_backend_leaves_no_process_behind`: hosts a backend
+/// with one replica (which leaves a grandchild too), says so, and waits to be killed.
+#[tokio::test]
+#[ignore = "run as a child process by killing_the_backend_leaves_no_process_behind"]
+async fn hosts_a_backend_until_killed() {
+    let Some(dir) = std::env::var_os("RUNAI_TEST_HOST_DIR").map(PathBuf::from) else {
+        return;
+    };
+    let backend = LocalBackend::new(config(&dir));
+    let workload = WorkloadKey::new("team", "hosted");
+    let child = spec(&format!(
+        "sh -c 'echo $$ >> {pids}; sleep 600 & echo $! >> {pids}; exec python3 -m http.server $PORT --bind 127.0.0.1'",
+        pids = dir.join("pids").display()
+    ));
+    backend
+        .apply(&Deployment::new(workload.clone(), "rev-1", child, 1))
+        .await
+        .unwrap();
+    wait_for(&backend, &workload, |s| s.ready == 1).await;
+    std::fs::write(dir.join("ready"), "").unwrap();
+    tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
+#[tokio::test]
+async fn killing_the_backend_leaves_no_process_behind() {
+    let dir = scratch("killed");
+    let mut host = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "hosts_a_backend_until_killed",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("RUNAI_TEST_HOST_DIR", &dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if dir.join("ready").exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        dir.join("ready").exists(),
+        "the hosting process never got its replica ready"
+    );
+    let started = pids(&dir.join("pids"));
+    assert_eq!(started.len(), 2, "{started:?}");
+    assert!(started.iter().all(|&p| alive(p)));
+    // No drop, no cleanup: the backend's process dies at once.
+    host.kill().unwrap();
+    host.wait().unwrap();
+    wait_gone(&started).await;
+    std::fs::remove_dir_all(dir).unwrap();
+}

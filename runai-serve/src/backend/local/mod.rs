@@ -6,6 +6,7 @@
 mod launch;
 mod logs;
 mod supervise;
+mod watchdog;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -140,6 +141,8 @@ struct LocalInner {
     config: Arc<LocalConfig>,
     revisions: Mutex<BTreeMap<(WorkloadKey, String), RevisionRun>>,
     changes: watch::Sender<u64>,
+    /// Kills the replicas should this process die without stopping them.
+    watchdog: Option<Arc<watchdog::Watchdog>>,
 }
 
 /// A running revision: what it runs and its replicas.
@@ -230,6 +233,8 @@ impl LocalBackend {
                 config: Arc::new(config),
                 revisions: Mutex::new(BTreeMap::new()),
                 changes: watch::Sender::new(0),
+                // Without /bin/sh there is no watchdog; replicas are still stopped on drop.
+                watchdog: watchdog::Watchdog::start().ok().map(Arc::new),
             }),
         }
     }
@@ -273,6 +278,7 @@ impl LocalBackend {
         let shared = Arc::new(ReplicaShared::new(
             index,
             format!("http://127.0.0.1:{}", ports[0]),
+            self.inner.watchdog.clone(),
         ));
         let (stop, stopped) = watch::channel(false);
         let replica = Replica {

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use super::LocalConfig;
 use super::launch::{Launch, Readiness, ReplicaIdentity};
 use super::logs::RotatingLog;
+use super::watchdog::Watchdog;
 use crate::backend::{ReplicaPhase, ReplicaStatus};
 use crate::gateway::WorkloadKey;
 
@@ -24,10 +25,12 @@ pub(crate) struct ReplicaShared {
     /// The running process groups (one per group member); killed when the backend goes
     /// away.
     process_groups: Mutex<Vec<i32>>,
+    /// Told of every group, to kill them should the backend die without doing so.
+    watchdog: Option<Arc<Watchdog>>,
 }
 
 impl ReplicaShared {
-    pub(crate) fn new(index: u32, endpoint: String) -> Self {
+    pub(crate) fn new(index: u32, endpoint: String, watchdog: Option<Arc<Watchdog>>) -> Self {
         Self {
             status: Mutex::new(ReplicaStatus {
                 index,
@@ -37,6 +40,7 @@ impl ReplicaShared {
                 last_error: None,
             }),
             process_groups: Mutex::new(Vec::new()),
+            watchdog,
         }
     }
 
@@ -56,13 +60,27 @@ impl ReplicaShared {
     /// Kills every running process group at once.
     pub(crate) fn kill_now(&self) {
         for group in std::mem::take(&mut *self.groups()) {
-            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+            self.kill(group);
         }
     }
 
     fn kill_group(&self, group: i32) {
         self.groups().retain(|&g| g != group);
+        self.kill(group);
+    }
+
+    fn kill(&self, group: i32) {
         let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        if let Some(watchdog) = &self.watchdog {
+            watchdog.unregister(group);
+        }
+    }
+
+    fn add(&self, group: i32) {
+        self.groups().push(group);
+        if let Some(watchdog) = &self.watchdog {
+            watchdog.register(group);
+        }
     }
 }
 
@@ -214,7 +232,7 @@ impl Replica {
             .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?;
         let group = child.id().and_then(|id| i32::try_from(id).ok()).unwrap_or(0);
         if group > 0 {
-            self.shared.groups().push(group);
+            self.shared.add(group);
         }
         if let Some(out) = child.stdout.take() {
             tokio::spawn(pump(out, Arc::clone(&log)));
