@@ -1,7 +1,9 @@
 //! The runtime of a GPU inference platform.
 //!
 //! This crate holds the inference [`gateway`] (routing, authentication and access policies,
-//! TLS, queueing, balancing, streaming proxying and token-level metrics) and [`model_sim`],
+//! TLS, queueing, balancing, streaming proxying and token-level metrics), the deployment
+//! [`backend`]s (the contract, and the local backend that runs replicas as supervised child
+//! processes) and [`model_sim`],
 //! an OpenAI-compatible model-server simulator with vLLM's metric names and configurable time
 //! to first token, inter-token latency, concurrency and error rate. The gateway's tests and
 //! benchmarks run against it, and so can anyone who wants an inference endpoint without a
