@@ -4,7 +4,10 @@
 //!
 //! [`LocalBackend`] runs each replica as a child process on this machine.
 
+#[cfg(feature = "kube")]
+pub mod kubernetes;
 mod local;
+mod words;
 
 use std::time::Duration;
 

@@ -1,0 +1,135 @@
+//! Rendering workloads as Kubernetes objects: pure functions from a workload revision, its
+//! target and its placement to typed objects, so what would be applied can be read, tested
+//! and validated against the upstream schemas without a cluster.
+//!
+//! This module holds the pieces every kind shares (the pod: container, environment, probes,
+//! resources and GPU sharing, volumes, scheduling); [`knative`] renders single-node inference
+//! as a Knative `Service`.
+
+pub mod knative;
+mod pod;
+
+use std::collections::BTreeMap;
+
+use crate::gateway::WorkloadKey;
+
+/// The scheduler that places rendered pods.
+pub const KAI_SCHEDULER: &str = "kai-scheduler";
+/// The pod label that names a pod's KAI queue.
+pub const KAI_QUEUE_LABEL: &str = "kai.scheduler/queue";
+
+/// Where and as what a revision is rendered.
+///
+/// ```
+/// use runai_serve::backend::kubernetes::RenderTarget;
+/// use runai_serve::gateway::WorkloadKey;
+/// let target = RenderTarget::new(WorkloadKey::new("team-a", "llama"), "rev-2");
+/// assert_eq!(target.namespace(), "runai-team-a");
+/// assert_eq!(target.queue(), "team-a");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RenderTarget {
+    /// The workload.
+    pub workload: WorkloadKey,
+    /// The revision being rendered.
+    pub revision: String,
+    /// The namespace; `runai-{project}` (Run:ai's convention) when unset.
+    pub namespace: Option<String>,
+    /// The KAI queue; the project's name when unset.
+    pub queue: Option<String>,
+    /// The node label that names a node's pool (for `nodePools`).
+    pub node_pool_label: String,
+}
+
+impl RenderTarget {
+    /// `revision` of `workload` in the default namespace and queue.
+    pub fn new(workload: WorkloadKey, revision: impl Into<String>) -> Self {
+        Self {
+            workload,
+            revision: revision.into(),
+            namespace: None,
+            queue: None,
+            node_pool_label: "run.ai/node-pool".to_owned(),
+        }
+    }
+
+    /// The namespace objects go to.
+    #[must_use]
+    pub fn namespace(&self) -> String {
+        self.namespace
+            .clone()
+            .unwrap_or_else(|| format!("runai-{}", self.workload.project))
+    }
+
+    /// The KAI queue pods are scheduled in.
+    #[must_use]
+    pub fn queue(&self) -> String {
+        self.queue
+            .clone()
+            .unwrap_or_else(|| self.workload.project.clone())
+    }
+
+    /// The labels every rendered object and pod carries.
+    pub(crate) fn labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("app.kubernetes.io/managed-by".to_owned(), "runai".to_owned()),
+            ("run.ai/project".to_owned(), self.workload.project.clone()),
+            ("run.ai/workload".to_owned(), self.workload.workload.clone()),
+            ("run.ai/revision".to_owned(), self.revision.clone()),
+        ])
+    }
+}
+
+/// Where the scheduler put (or should put) the revision's pods.
+///
+/// ```
+/// use runai_serve::backend::kubernetes::Placement;
+/// let placement = Placement { node_pool: Some("h100".into()), nodes: vec!["node-7".into()] };
+/// assert_eq!(placement.nodes.len(), 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// The node pool chosen among the spec's `nodePools`.
+    pub node_pool: Option<String>,
+    /// Nodes the pods must run on (empty: any node the rest of the spec allows).
+    pub nodes: Vec<String>,
+}
+
+/// A spec that cannot be rendered, and what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// A field the target kind needs is missing.
+    #[error("workload {workload}: `{field}` is required to run on Kubernetes; {hint}")]
+    Missing {
+        /// The workload.
+        workload: WorkloadKey,
+        /// The field's path in the spec.
+        field: &'static str,
+        /// What to give.
+        hint: &'static str,
+    },
+    /// The target kind cannot express a field.
+    #[error("workload {workload}: `{field}` cannot be rendered as a {kind}: {reason}")]
+    Unsupported {
+        /// The workload.
+        workload: WorkloadKey,
+        /// The field's path in the spec.
+        field: String,
+        /// The target kind.
+        kind: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A value is malformed.
+    #[error("workload {workload}: `{field}`: {reason}")]
+    Invalid {
+        /// The workload.
+        workload: WorkloadKey,
+        /// The field's path in the spec.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
