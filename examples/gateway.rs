@@ -528,7 +528,18 @@ fn bind_shared(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
     Ok(socket.listen(1024)?)
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    // The error and its causes, without a backtrace: most are mistakes in the file.
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     // One crypto provider for every rustls user in the process (TLS, JWKS fetches).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
