@@ -84,7 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             document.get("name").and_then(|n| n.as_str()).map(str::to_owned),
             spec.to_string(),
         ),
-        None => (None, text.clone()),
+        None => (None, text),
     };
     let spec: InferenceSpec =
         runai::core::parse::strict(&spec_text).with_context(|| format!("in {}", cli.spec.display()))?;
