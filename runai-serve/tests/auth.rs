@@ -275,24 +275,35 @@ async fn every_policy_against_every_kind_of_token() {
     }
 }
 
+/// A gateway verifying with `auth` and one workload, `team/llm` under `policy`, in front of a
+/// replica that counts its connections: the URL of `path` on the workload, a client, and the
+/// replica's connection count.
+async fn protected(
+    auth: Authenticator,
+    policy: AccessPolicy,
+    path: &str,
+) -> (String, HttpClient, Arc<AtomicUsize>) {
+    let gateway = Gateway::builder(GatewayConfig::default())
+        .authenticator(auth)
+        .build();
+    let (replica, connections) = start_counting_replica().await;
+    let workload = WorkloadKey::new("team", "llm");
+    gateway.update_endpoints(&workload, &[&replica]).unwrap();
+    gateway.set_access(&workload, policy).unwrap();
+    let url = format!("{}/team/llm{path}", start_gateway(&gateway).await);
+    (
+        url,
+        Client::builder(TokioExecutor::new()).build_http(),
+        connections,
+    )
+}
+
 #[tokio::test]
 async fn a_refused_request_never_reaches_the_replica() {
     let key = SigningKey::es256("k1");
     let jwks = JwksServer::start(&[&key]).await;
-    let gateway = Gateway::builder(GatewayConfig::default())
-        .authenticator(jwks_auth(&jwks.url))
-        .build();
-    let (replica, connections) = start_counting_replica().await;
-    let workload = WorkloadKey::new("team", "locked");
-    gateway.update_endpoints(&workload, &[&replica]).unwrap();
-    gateway
-        .set_access(&workload, AccessPolicy::users(["alice"]))
-        .unwrap();
-    let url = format!(
-        "{}/team/locked/v1/chat/completions",
-        start_gateway(&gateway).await
-    );
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let policy = AccessPolicy::users(["alice"]);
+    let (url, client, connections) = protected(jwks_auth(&jwks.url), policy, "/v1/chat/completions").await;
     let carol = key.sign(&claims("carol", &[]));
     for token in [None, Some("bad"), Some(carol.as_str())] {
         let (status, ..) = get(&client, &url, token).await;
@@ -313,17 +324,7 @@ async fn a_rotated_key_is_fetched_when_a_token_names_it() {
     let old = SigningKey::es256("2026-01");
     let new = SigningKey::es256("2026-02");
     let jwks = JwksServer::start(&[&old]).await;
-    let gateway = Gateway::builder(GatewayConfig::default())
-        .authenticator(jwks_auth(&jwks.url))
-        .build();
-    let (replica, _) = start_counting_replica().await;
-    let workload = WorkloadKey::new("team", "llm");
-    gateway.update_endpoints(&workload, &[&replica]).unwrap();
-    gateway
-        .set_access(&workload, AccessPolicy::authenticated())
-        .unwrap();
-    let url = format!("{}/team/llm/v1/models", start_gateway(&gateway).await);
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let (url, client, _) = protected(jwks_auth(&jwks.url), AccessPolicy::authenticated(), "/v1/models").await;
     let token = old.sign(&claims("alice", &[]));
     assert_eq!(get(&client, &url, Some(&token)).await.0, 200);
     // The same token again is remembered: no second fetch.
@@ -342,6 +343,7 @@ async fn a_rotated_key_is_fetched_when_a_token_names_it() {
 async fn an_unknown_key_does_not_refetch_faster_than_the_rate_limit() {
     let key = SigningKey::es256("k1");
     let jwks = JwksServer::start(&[&key]).await;
+    // The default rate limit: at most one fetch per 10 s for unknown keys.
     let config = AuthConfig::new(
         KeySource::JwksUrl {
             url: jwks.url.clone(),
@@ -349,17 +351,8 @@ async fn an_unknown_key_does_not_refetch_faster_than_the_rate_limit() {
         },
         ISSUER,
     );
-    let gateway = Gateway::builder(GatewayConfig::default())
-        .authenticator(Authenticator::new(config).unwrap())
-        .build();
-    let (replica, _) = start_counting_replica().await;
-    let workload = WorkloadKey::new("team", "llm");
-    gateway.update_endpoints(&workload, &[&replica]).unwrap();
-    gateway
-        .set_access(&workload, AccessPolicy::authenticated())
-        .unwrap();
-    let url = format!("{}/team/llm/v1/models", start_gateway(&gateway).await);
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let auth = Authenticator::new(config).unwrap();
+    let (url, client, _) = protected(auth, AccessPolicy::authenticated(), "/v1/models").await;
     let forger = SigningKey::es256("made-up");
     for _ in 0..20 {
         let (status, _, body) = get(&client, &url, Some(&forger.sign(&claims("x", &[])))).await;
@@ -377,17 +370,12 @@ async fn an_unknown_key_does_not_refetch_faster_than_the_rate_limit() {
 async fn service_accounts_are_matched_by_their_client_id() {
     let key = SigningKey::es256("k1");
     let jwks = JwksServer::start(&[&key]).await;
-    let gateway = Gateway::builder(GatewayConfig::default())
-        .authenticator(jwks_auth(&jwks.url))
-        .build();
-    let (replica, _) = start_counting_replica().await;
-    let workload = WorkloadKey::new("team", "llm");
-    gateway.update_endpoints(&workload, &[&replica]).unwrap();
-    gateway
-        .set_access(&workload, AccessPolicy::users(["ci-bot"]))
-        .unwrap();
-    let url = format!("{}/team/llm/v1/models", start_gateway(&gateway).await);
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let (url, client, _) = protected(
+        jwks_auth(&jwks.url),
+        AccessPolicy::users(["ci-bot"]),
+        "/v1/models",
+    )
+    .await;
     let mut bot = claims("service-account-1234", &[]);
     bot["client_id"] = json!("ci-bot");
     assert_eq!(get(&client, &url, Some(&key.sign(&bot))).await.0, 403);
@@ -399,33 +387,24 @@ async fn service_accounts_are_matched_by_their_client_id() {
 async fn a_shared_secret_verifies_hmac_tokens_and_nothing_else() {
     let secret = b"0123456789abcdef0123456789abcdef-shared".to_vec();
     let auth = Authenticator::new(AuthConfig::new(KeySource::SharedSecret(secret.clone()), ISSUER)).unwrap();
-    let gateway = Gateway::builder(GatewayConfig::default())
-        .authenticator(auth)
-        .build();
-    let (replica, _) = start_counting_replica().await;
-    let workload = WorkloadKey::new("team", "llm");
-    gateway.update_endpoints(&workload, &[&replica]).unwrap();
-    gateway
-        .set_access(&workload, AccessPolicy::authenticated())
-        .unwrap();
-    let url = format!("{}/team/llm/v1/models", start_gateway(&gateway).await);
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
-    let hs = jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims("alice", &[]),
-        &EncodingKey::from_secret(&secret),
-    )
-    .unwrap();
-    assert_eq!(get(&client, &url, Some(&hs)).await.0, 200);
+    let (url, client, _) = protected(auth, AccessPolicy::authenticated(), "/v1/models").await;
+    let hmac = |key: &[u8]| {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims("alice", &[]),
+            &EncodingKey::from_secret(key),
+        )
+        .unwrap()
+    };
+    assert_eq!(get(&client, &url, Some(&hmac(&secret))).await.0, 200);
     let es = SigningKey::es256("k1").sign(&claims("alice", &[]));
     assert_eq!(get(&client, &url, Some(&es)).await.0, 401);
-    let wrong = jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims("alice", &[]),
-        &EncodingKey::from_secret(b"another-secret-another-secret-another"),
+    let (status, _, body) = get(
+        &client,
+        &url,
+        Some(&hmac(b"another-secret-another-secret-another")),
     )
-    .unwrap();
-    let (status, _, body) = get(&client, &url, Some(&wrong)).await;
+    .await;
     assert_eq!(status, 401);
     assert!(body.contains("signature"), "{body}");
 }
@@ -433,21 +412,11 @@ async fn a_shared_secret_verifies_hmac_tokens_and_nothing_else() {
 #[tokio::test]
 async fn an_unreachable_jwks_gives_503_not_401() {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/jwks.json", closed.local_addr().unwrap());
+    let jwks_url = format!("http://{}/jwks.json", closed.local_addr().unwrap());
     drop(closed);
-    let gateway = Gateway::builder(GatewayConfig::default())
-        .authenticator(jwks_auth(&url))
-        .build();
-    let (replica, _) = start_counting_replica().await;
-    let workload = WorkloadKey::new("team", "llm");
-    gateway.update_endpoints(&workload, &[&replica]).unwrap();
-    gateway
-        .set_access(&workload, AccessPolicy::authenticated())
-        .unwrap();
-    let gateway_url = start_gateway(&gateway).await;
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let (url, client, _) = protected(jwks_auth(&jwks_url), AccessPolicy::authenticated(), "/").await;
     let token = SigningKey::es256("k1").sign(&claims("alice", &[]));
-    let (status, headers, body) = get(&client, &format!("{gateway_url}/team/llm/"), Some(&token)).await;
+    let (status, headers, body) = get(&client, &url, Some(&token)).await;
     assert_eq!(status, 503, "{body}");
     assert!(headers.contains_key("retry-after"));
     assert!(body.contains("jwks.json"), "{body}");
