@@ -365,6 +365,8 @@ struct Inner {
     started: Instant,
     /// The revision label of responses no revision served.
     no_revision: Arc<str>,
+    /// Set once the LLM-aware scrape loop runs.
+    scraping: std::sync::atomic::AtomicBool,
 }
 
 impl Inner {
@@ -446,6 +448,7 @@ impl Gateway {
                 changes: tokio::sync::watch::Sender::new(0),
                 started: Instant::now(),
                 no_revision: Arc::from(""),
+                scraping: std::sync::atomic::AtomicBool::new(false),
             }),
             client,
         }
@@ -756,7 +759,13 @@ impl Gateway {
         tls: Option<&TlsConfig>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        if let Balancing::LlmAware { scrape_interval } = self.inner.config.balancing {
+        // One scrape loop per gateway, however many threads serve it.
+        if let Balancing::LlmAware { scrape_interval } = self.inner.config.balancing
+            && !self
+                .inner
+                .scraping
+                .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
             tokio::spawn(scrape::scrape_loop(
                 Arc::downgrade(&self.inner),
                 self.client.clone(),
