@@ -2,7 +2,7 @@
 //! YAML a person can read or `kubectl apply`: a dry run.
 //!
 //! ```text
-//! cargo run --example render -- --target knative [--project P] [--revision R] \
+//! cargo run --example render -- --target knative|kserve [--project P] [--revision R] \
 //!     [--namespace NS] [--queue Q] [--placement PLACEMENT.json] SPEC.json
 //! ```
 //!
@@ -10,14 +10,15 @@
 //! "spec"}`, whose `name` becomes the workload's). It is parsed strictly (a misspelt field is
 //! an error with a suggestion) and validated, every problem reported at once.
 //! `PLACEMENT.json` is `{"nodePool": "h100", "nodes": ["node-7"]}`. Targets rendered today:
-//! `knative` (single-node inference as a Knative Service).
+//! `knative` and `kserve` (single-node inference as a Knative Service or a KServe
+//! InferenceService).
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use runai::core::{InferenceSpec, Validate};
-use runai::serve::backend::kubernetes::{Placement, RenderTarget, knative};
+use runai::serve::backend::kubernetes::{Placement, RenderTarget, knative, kserve};
 use runai::serve::gateway::WorkloadKey;
 use serde::Deserialize;
 
@@ -53,6 +54,8 @@ struct Cli {
 enum Target {
     /// A Knative Service (single-node inference).
     Knative,
+    /// A KServe InferenceService (single-node inference).
+    Kserve,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,6 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     target.queue = cli.queue;
     let yaml = match cli.target {
         Target::Knative => serde_saphyr::to_string(&knative::render(&target, &spec, &placement)?)?,
+        Target::Kserve => serde_saphyr::to_string(&kserve::render(&target, &spec, &placement, None)?)?,
     };
     print!("{yaml}");
     Ok(())

@@ -8,80 +8,17 @@ use std::sync::LazyLock;
 use runai_core::InferenceSpec;
 use runai_serve::backend::kubernetes::{Placement, RenderError, RenderTarget, knative};
 use runai_serve::gateway::WorkloadKey;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-/// The CRD's `openAPIV3Schema` as a JSON Schema a validator can run: objects that list their
-/// properties are closed (as the API server's strict field validation treats them) unless
-/// they preserve unknown fields, `nullable` becomes a null type, and Kubernetes' extensions
-/// and formats are dropped.
-fn to_json_schema(node: &Value) -> Value {
-    let Value::Object(map) = node else {
-        return node.clone();
-    };
-    let flag = |key: &str| map.get(key) == Some(&Value::Bool(true));
-    let mut out = Map::new();
-    for (key, value) in map {
-        match key.as_str() {
-            "properties" => {
-                let converted = value
-                    .as_object()
-                    .map(|props| {
-                        props
-                            .iter()
-                            .map(|(k, v)| (k.clone(), to_json_schema(v)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.insert(key.clone(), Value::Object(converted));
-            }
-            "items" | "additionalProperties" if value.is_object() => {
-                out.insert(key.clone(), to_json_schema(value));
-            }
-            "anyOf" | "allOf" | "oneOf" => {
-                let converted = value
-                    .as_array()
-                    .map(|a| a.iter().map(to_json_schema).collect())
-                    .unwrap_or_default();
-                out.insert(key.clone(), Value::Array(converted));
-            }
-            "type" if flag("x-kubernetes-int-or-string") => {}
-            "format" | "nullable" | "description" => {}
-            k if k.starts_with("x-kubernetes-") => {}
-            _ => {
-                out.insert(key.clone(), value.clone());
-            }
-        }
-    }
-    if flag("nullable")
-        && let Some(Value::String(kind)) = out.get("type").cloned()
-    {
-        out.insert("type".into(), json!([kind, "null"]));
-    }
-    if map.contains_key("properties")
-        && !map.contains_key("additionalProperties")
-        && !flag("x-kubernetes-preserve-unknown-fields")
-    {
-        out.insert("additionalProperties".into(), Value::Bool(false));
-    }
-    Value::Object(out)
+mod support {
+    pub(crate) mod schema;
 }
 
-static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/schemas/serving.knative.dev_services.yaml"
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    let crd: Value = serde_saphyr::from_str(&text).unwrap();
-    let schema = to_json_schema(&crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]);
-    jsonschema::validator_for(&schema).unwrap()
-});
+static VALIDATOR: LazyLock<jsonschema::Validator> =
+    LazyLock::new(|| support::schema::crd_validator("serving.knative.dev_services.yaml"));
 
 fn schema_errors(object: &Value) -> Vec<String> {
-    VALIDATOR
-        .iter_errors(object)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect()
+    support::schema::schema_errors(&VALIDATOR, object)
 }
 
 fn target() -> RenderTarget {

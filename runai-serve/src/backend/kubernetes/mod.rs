@@ -4,9 +4,10 @@
 //!
 //! This module holds the pieces every kind shares (the pod: container, environment, probes,
 //! resources and GPU sharing, volumes, scheduling); [`knative`] renders single-node inference
-//! as a Knative `Service`.
+//! as a Knative `Service`, [`kserve`] as a KServe `InferenceService`.
 
 pub mod knative;
+pub mod kserve;
 mod pod;
 
 use std::collections::BTreeMap;
