@@ -114,16 +114,8 @@ done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gateway-bench.XXXXXX")
 PIDS=()
 cleanup() {
-  local pid tries
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for ((tries = 0; tries < 50; tries++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  local pid
+  for pid in "${PIDS[@]}"; do stop "$pid"; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT

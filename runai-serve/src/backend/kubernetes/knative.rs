@@ -26,7 +26,7 @@ use runai_core::spec::Metric;
 use serde::{Deserialize, Serialize};
 
 use super::pod::pod;
-use super::{Placement, RenderError, RenderTarget};
+use super::{Placement, RenderError, RenderTarget, container_concurrency, request_timeout};
 
 const KIND: &str = "Knative Service";
 const AUTOSCALING: &str = "autoscaling.knative.dev/";
@@ -107,17 +107,10 @@ pub fn render(
     let rendered = pod(target, spec, placement, KIND)?;
     let mut annotations = rendered.annotations;
     annotations.extend(autoscaling_annotations(spec));
-    let autoscaling = spec.autoscaling.as_ref();
-    let labels = target.labels();
     Ok(KnativeService {
         api_version: "serving.knative.dev/v1".to_owned(),
         kind: "Service".to_owned(),
-        metadata: ObjectMeta {
-            name: Some(target.workload.workload.clone()),
-            namespace: Some(target.namespace()),
-            labels: Some(labels),
-            ..ObjectMeta::default()
-        },
+        metadata: target.object_meta(),
         spec: KnativeServiceSpec {
             template: RevisionTemplate {
                 metadata: ObjectMeta {
@@ -127,12 +120,8 @@ pub fn render(
                     ..ObjectMeta::default()
                 },
                 spec: RevisionSpec {
-                    container_concurrency: autoscaling.and_then(|a| a.concurrency_hard_limit).map(i64::from),
-                    timeout_seconds: spec
-                        .serving_configuration
-                        .as_ref()
-                        .and_then(|s| s.request_timeout_seconds)
-                        .map(i64::from),
+                    container_concurrency: container_concurrency(spec),
+                    timeout_seconds: request_timeout(spec),
                     pod: rendered.spec,
                 },
             },

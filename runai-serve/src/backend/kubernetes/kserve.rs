@@ -21,7 +21,7 @@ use runai_core::spec::Metric;
 use serde::{Deserialize, Serialize};
 
 use super::pod::pod;
-use super::{Placement, RenderError, RenderTarget};
+use super::{Placement, RenderError, RenderTarget, container_concurrency, request_timeout};
 
 const KIND: &str = "KServe InferenceService";
 
@@ -132,12 +132,7 @@ pub fn render(
     Ok(InferenceService {
         api_version: "serving.kserve.io/v1beta1".to_owned(),
         kind: "InferenceService".to_owned(),
-        metadata: ObjectMeta {
-            name: Some(target.workload.workload.clone()),
-            namespace: Some(target.namespace()),
-            labels: Some(target.labels()),
-            ..ObjectMeta::default()
-        },
+        metadata: target.object_meta(),
         spec: InferenceServiceSpec {
             predictor: Predictor {
                 min_replicas: autoscaling.and_then(|a| a.min_replicas),
@@ -146,12 +141,8 @@ pub fn render(
                     .as_ref()
                     .and(autoscaling.and_then(|a| a.metric_threshold)),
                 scale_metric,
-                container_concurrency: autoscaling.and_then(|a| a.concurrency_hard_limit).map(i64::from),
-                timeout: spec
-                    .serving_configuration
-                    .as_ref()
-                    .and_then(|s| s.request_timeout_seconds)
-                    .map(i64::from),
+                container_concurrency: container_concurrency(spec),
+                timeout: request_timeout(spec),
                 canary_traffic_percent: canary_traffic_percent.map(|p| i64::from(p.min(100))),
                 labels: Some(rendered.labels),
                 annotations: (!rendered.annotations.is_empty()).then_some(rendered.annotations),

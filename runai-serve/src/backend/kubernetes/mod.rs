@@ -12,6 +12,9 @@ mod pod;
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use runai_core::InferenceSpec;
+
 use crate::gateway::WorkloadKey;
 
 /// The scheduler that places rendered pods.
@@ -71,6 +74,17 @@ impl RenderTarget {
             .unwrap_or_else(|| self.workload.project.clone())
     }
 
+    /// The metadata of the rendered top-level object: the workload's name, the namespace and
+    /// the labels.
+    pub(crate) fn object_meta(&self) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(self.workload.workload.clone()),
+            namespace: Some(self.namespace()),
+            labels: Some(self.labels()),
+            ..ObjectMeta::default()
+        }
+    }
+
     /// The labels every rendered object and pod carries.
     pub(crate) fn labels(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
@@ -80,6 +94,23 @@ impl RenderTarget {
             ("run.ai/revision".to_owned(), self.revision.clone()),
         ])
     }
+}
+
+/// Requests in flight per replica (`autoscaling.concurrencyHardLimit`), as serving kinds
+/// name it `containerConcurrency`.
+pub(crate) fn container_concurrency(spec: &InferenceSpec) -> Option<i64> {
+    spec.autoscaling
+        .as_ref()
+        .and_then(|a| a.concurrency_hard_limit)
+        .map(i64::from)
+}
+
+/// The longest a request may take in seconds (`servingConfiguration.requestTimeoutSeconds`).
+pub(crate) fn request_timeout(spec: &InferenceSpec) -> Option<i64> {
+    spec.serving_configuration
+        .as_ref()
+        .and_then(|s| s.request_timeout_seconds)
+        .map(i64::from)
 }
 
 /// Where the scheduler put (or should put) the revision's pods.
