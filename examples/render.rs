@@ -103,6 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Placement {
                 node_pool: file.node_pool,
                 nodes: file.nodes,
+                ..Placement::default()
             }
         }
         None => Placement::default(),

@@ -93,6 +93,7 @@ fn matrix() -> Vec<(&'static str, InferenceSpec, Placement)> {
             Placement {
                 node_pool: Some("h100".into()),
                 nodes: Vec::new(),
+                ..Placement::default()
             },
         ),
         (
@@ -130,6 +131,7 @@ fn matrix() -> Vec<(&'static str, InferenceSpec, Placement)> {
             Placement {
                 node_pool: None,
                 nodes: vec!["gpu-node-7".into()],
+                ..Placement::default()
             },
         ),
     ]

@@ -60,6 +60,7 @@ fn matrix() -> Vec<(&'static str, InferenceSpec, Placement, Option<u8>)> {
             Placement {
                 node_pool: None,
                 nodes: vec!["node-3".into()],
+                ..Placement::default()
             },
             None,
         ),

@@ -14,7 +14,10 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runai_core::InferenceSpec;
-use runai_core::spec::{GpuRequestType, MatchOperator, ProbeScheme, ServingProtocol, TolerationEffect};
+use runai_core::spec::{
+    Annotation, Compute, EnvironmentVariable, GpuRequestType, ImagePullSecret, Label, MatchOperator,
+    NodeAffinityRequired, PriorityClass, ProbeScheme, ServingProtocol, TolerationEffect,
+};
 use serde::Serialize;
 
 use super::{KAI_SCHEDULER, Placement, RenderError, RenderTarget};
@@ -24,7 +27,7 @@ use crate::backend::words::split_words;
 pub(crate) const CONTAINER: &str = "main";
 
 /// The wire spelling of a Run:ai enum value.
-fn wire<T: Serialize>(value: &T) -> String {
+pub(crate) fn wire<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -80,38 +83,17 @@ pub(crate) fn pod(
     };
     let mut labels = target.labels();
     labels.insert(super::KAI_QUEUE_LABEL.to_owned(), target.queue());
-    for label in spec.labels.iter().flatten() {
-        if let (Some(name), Some(value), false) = (&label.name, &label.value, label.exclude == Some(true)) {
-            labels.insert(name.clone(), value.clone());
-        }
-    }
+    extend_labels(&mut labels, spec.labels.as_deref());
     let mut annotations = gpu_sharing(spec);
-    for annotation in spec.annotations.iter().flatten() {
-        if let (Some(name), Some(value), false) = (
-            &annotation.name,
-            &annotation.value,
-            annotation.exclude == Some(true),
-        ) {
-            annotations.insert(name.clone(), value.clone());
-        }
-    }
-    let pull_secrets = spec
-        .image_pull_secrets
-        .iter()
-        .flatten()
-        .filter(|s| s.exclude != Some(true))
-        .filter_map(|s| s.name.clone())
+    extend_annotations(&mut annotations, spec.annotations.as_deref());
+    let pull_secrets = pull_secret_names(spec.image_pull_secrets.as_deref())
+        .into_iter()
         .map(|name| k8s_openapi::api::core::v1::LocalObjectReference { name })
         .collect::<Vec<_>>();
     let pod = PodSpec {
         containers: vec![container],
         scheduler_name: Some(KAI_SCHEDULER.to_owned()),
-        // Run:ai's priority classes keep their names; inference defaults to very-high.
-        priority_class_name: Some(
-            spec.priority_class
-                .as_ref()
-                .map_or_else(|| "very-high".to_owned(), wire),
-        ),
+        priority_class_name: Some(priority_class_name(spec.priority_class.as_ref())),
         affinity: affinity(target, spec, placement),
         tolerations: tolerations(spec),
         image_pull_secrets: (!pull_secrets.is_empty()).then_some(pull_secrets),
@@ -125,11 +107,58 @@ pub(crate) fn pod(
     })
 }
 
+/// Labels the spec sets (and does not exclude), over those already in `labels`.
+pub(crate) fn extend_labels(labels: &mut BTreeMap<String, String>, given: Option<&[Label]>) {
+    for label in given.into_iter().flatten() {
+        if let (Some(name), Some(value), false) = (&label.name, &label.value, label.exclude == Some(true)) {
+            labels.insert(name.clone(), value.clone());
+        }
+    }
+}
+
+/// Annotations the spec sets (and does not exclude), over those already in `annotations`.
+pub(crate) fn extend_annotations(annotations: &mut BTreeMap<String, String>, given: Option<&[Annotation]>) {
+    for annotation in given.into_iter().flatten() {
+        if let (Some(name), Some(value), false) = (
+            &annotation.name,
+            &annotation.value,
+            annotation.exclude == Some(true),
+        ) {
+            annotations.insert(name.clone(), value.clone());
+        }
+    }
+}
+
+/// The names of the image pull secrets the spec does not exclude.
+pub(crate) fn pull_secret_names(secrets: Option<&[ImagePullSecret]>) -> Vec<String> {
+    secrets
+        .into_iter()
+        .flatten()
+        .filter(|s| s.exclude != Some(true))
+        .filter_map(|s| s.name.clone())
+        .collect()
+}
+
+/// The pods' priority class: Run:ai's priority classes keep their names; inference defaults
+/// to `very-high`.
+pub(crate) fn priority_class_name(class: Option<&PriorityClass>) -> String {
+    class.map_or_else(|| "very-high".to_owned(), wire)
+}
+
 /// Environment variables: literal values and references to secrets, config maps and pod
 /// fields.
 fn env(target: &RenderTarget, spec: &InferenceSpec) -> Result<Option<Vec<EnvVar>>, RenderError> {
+    env_vars(target, spec.environment_variables.as_deref(), "pod")
+}
+
+/// [`env`] of any list of Run:ai environment variables; `kind` names the target in errors.
+pub(crate) fn env_vars(
+    target: &RenderTarget,
+    variables: Option<&[EnvironmentVariable]>,
+    kind: &'static str,
+) -> Result<Option<Vec<EnvVar>>, RenderError> {
     let mut out = Vec::new();
-    for variable in spec.environment_variables.iter().flatten() {
+    for variable in variables.into_iter().flatten() {
         if variable.exclude == Some(true) {
             continue;
         }
@@ -166,7 +195,7 @@ fn env(target: &RenderTarget, spec: &InferenceSpec) -> Result<Option<Vec<EnvVar>
             return Err(RenderError::Unsupported {
                 workload: target.workload.clone(),
                 field: format!("spec.environmentVariables[{name}].userCredential"),
-                kind: "pod",
+                kind,
                 reason: "user credentials are resolved by the Run:ai control plane; put the value in a secret and reference it".to_owned(),
             });
         } else {
@@ -201,15 +230,22 @@ fn serving_port(spec: &InferenceSpec) -> Option<Vec<ContainerPort>> {
 
 fn readiness(spec: &InferenceSpec) -> Option<Probe> {
     let probe = spec.probes.as_ref()?.readiness.as_ref()?;
+    http_probe(
+        probe,
+        spec.serving_port
+            .as_ref()
+            .and_then(|p| p.container)
+            .unwrap_or(8080),
+    )
+}
+
+/// A Run:ai HTTP probe as a Kubernetes probe, on `default_port` when the probe names none.
+pub(crate) fn http_probe(probe: &runai_core::spec::Probe, default_port: i32) -> Option<Probe> {
     let get = probe.handler.as_ref()?.http_get.as_ref()?;
     Some(Probe {
         http_get: Some(HTTPGetAction {
             path: get.path.clone(),
-            port: IntOrString::Int(
-                get.port
-                    .or_else(|| spec.serving_port.as_ref().and_then(|p| p.container))
-                    .unwrap_or(8080),
-            ),
+            port: IntOrString::Int(get.port.unwrap_or(default_port)),
             host: get.host.clone(),
             scheme: get.scheme.map(|s| match s {
                 ProbeScheme::Http => "HTTP".to_owned(),
@@ -229,7 +265,11 @@ fn readiness(spec: &InferenceSpec) -> Option<Probe> {
 /// CPU and memory requests and limits, whole GPUs as `nvidia.com/gpu`, extended resources.
 /// GPU fractions and GPU memory go to annotations instead ([`gpu_sharing`]).
 fn resources(spec: &InferenceSpec) -> Option<ResourceRequirements> {
-    let compute = spec.compute.as_ref()?;
+    compute_resources(spec.compute.as_ref()?)
+}
+
+/// [`resources`] of a [`Compute`].
+pub(crate) fn compute_resources(compute: &Compute) -> Option<ResourceRequirements> {
     let mut requests = BTreeMap::new();
     let mut limits = BTreeMap::new();
     let cores = |c: f64| Quantity(format!("{}m", (c * 1000.0).round() as i64));
@@ -271,7 +311,7 @@ fn resources(spec: &InferenceSpec) -> Option<ResourceRequirements> {
 
 /// Whether the spec asks for a share of devices (a portion or an amount of GPU memory)
 /// rather than whole devices.
-fn shares_gpus(compute: &runai_core::spec::Compute) -> bool {
+pub(crate) fn shares_gpus(compute: &Compute) -> bool {
     compute.gpu_portion_request.is_some()
         || compute.gpu_memory_request.is_some()
         || matches!(
@@ -283,8 +323,13 @@ fn shares_gpus(compute: &runai_core::spec::Compute) -> bool {
 /// KAI's GPU-sharing annotations: `gpu-fraction` (a share of each device), `gpu-memory`
 /// (MiB of each device), and `gpu-fraction-num-devices` when the share spans several.
 fn gpu_sharing(spec: &InferenceSpec) -> BTreeMap<String, String> {
+    gpu_sharing_annotations(spec.compute.as_ref())
+}
+
+/// [`gpu_sharing`] of a [`Compute`].
+pub(crate) fn gpu_sharing_annotations(compute: Option<&Compute>) -> BTreeMap<String, String> {
     let mut annotations = BTreeMap::new();
-    let Some(compute) = spec.compute.as_ref().filter(|c| shares_gpus(c)) else {
+    let Some(compute) = compute.filter(|c| shares_gpus(c)) else {
         return annotations;
     };
     if let Some(portion) = compute.gpu_portion_request {
@@ -322,10 +367,25 @@ fn security(spec: &InferenceSpec) -> Option<SecurityContext> {
 /// Required node affinity: the spec's own terms, the chosen (or allowed) node pools, and the
 /// nodes of the placement, all ANDed into each term.
 fn affinity(target: &RenderTarget, spec: &InferenceSpec, placement: &Placement) -> Option<Affinity> {
+    node_affinity(
+        target,
+        spec.node_pools.as_deref(),
+        spec.node_affinity_required.as_ref(),
+        placement,
+    )
+}
+
+/// [`affinity`] from the node pools and required node affinity of any spec.
+pub(crate) fn node_affinity(
+    target: &RenderTarget,
+    node_pools: Option<&[String]>,
+    required: Option<&NodeAffinityRequired>,
+    placement: &Placement,
+) -> Option<Affinity> {
     let mut common = Vec::new();
     let pools: Vec<String> = match &placement.node_pool {
         Some(pool) => vec![pool.clone()],
-        None => spec.node_pools.clone().unwrap_or_default(),
+        None => node_pools.map(<[String]>::to_vec).unwrap_or_default(),
     };
     if !pools.is_empty() {
         common.push(NodeSelectorRequirement {
@@ -341,9 +401,8 @@ fn affinity(target: &RenderTarget, spec: &InferenceSpec, placement: &Placement) 
             values: Some(placement.nodes.clone()),
         });
     }
-    let own: Vec<Vec<NodeSelectorRequirement>> = spec
-        .node_affinity_required
-        .iter()
+    let own: Vec<Vec<NodeSelectorRequirement>> = required
+        .into_iter()
         .flat_map(|a| a.node_selector_terms.iter().flatten())
         .map(|term| {
             term.match_expressions
@@ -396,9 +455,13 @@ fn affinity(target: &RenderTarget, spec: &InferenceSpec, placement: &Placement) 
 }
 
 fn tolerations(spec: &InferenceSpec) -> Option<Vec<Toleration>> {
-    let out: Vec<Toleration> = spec
-        .tolerations
-        .iter()
+    toleration_list(spec.tolerations.as_deref())
+}
+
+/// [`tolerations`] of any list of Run:ai tolerations.
+pub(crate) fn toleration_list(given: Option<&[runai_core::spec::Toleration]>) -> Option<Vec<Toleration>> {
+    let out: Vec<Toleration> = given
+        .into_iter()
         .flatten()
         .filter(|t| t.exclude != Some(true))
         .map(|t| Toleration {
