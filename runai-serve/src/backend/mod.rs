@@ -7,14 +7,16 @@
 #[cfg(feature = "kube")]
 pub mod kubernetes;
 mod local;
+mod placement;
 mod words;
 
 use std::time::Duration;
 
-use runai_core::{DistributedInferenceSpec, InferenceSpec};
+use runai_core::{DistributedInferenceSpec, InferenceSpec, NimServiceSpec, Phase};
 
 use crate::gateway::WorkloadKey;
 pub use local::{ImageCommand, LocalBackend, LocalConfig};
+pub use placement::{GroupTopology, Placement};
 
 /// What a workload runs: one process per replica, or a leader and its workers per replica.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +27,14 @@ pub enum WorkloadSpec {
     /// Distributed inference: each replica is a leader and `workers` workers, started as a
     /// LeaderWorkerSet starts them.
     Distributed(Box<DistributedInferenceSpec>),
+    /// An NVIDIA NIM service, run by the NIM operator.
+    Nim(Box<NimServiceSpec>),
+}
+
+impl From<NimServiceSpec> for WorkloadSpec {
+    fn from(spec: NimServiceSpec) -> Self {
+        Self::Nim(Box::new(spec))
+    }
 }
 
 impl From<InferenceSpec> for WorkloadSpec {
@@ -60,6 +70,9 @@ pub struct Deployment {
     pub spec: WorkloadSpec,
     /// How many replicas.
     pub replicas: u32,
+    /// Where the scheduler placed it (node pool, nodes, group topology); backends that run
+    /// on one machine ignore it.
+    pub placement: Placement,
 }
 
 impl Deployment {
@@ -75,7 +88,24 @@ impl Deployment {
             revision: revision.into(),
             spec: spec.into(),
             replicas,
+            placement: Placement::default(),
         }
+    }
+
+    /// The same deployment, placed.
+    ///
+    /// ```
+    /// use runai_serve::backend::{Deployment, Placement};
+    /// use runai_serve::gateway::WorkloadKey;
+    /// let placement = Placement { node_pool: Some("h100".into()), ..Placement::default() };
+    /// let deployment = Deployment::new(WorkloadKey::new("team-a", "llama"), "rev-1", runai_core::InferenceSpec::default(), 1)
+    ///     .with_placement(placement);
+    /// assert_eq!(deployment.placement.node_pool.as_deref(), Some("h100"));
+    /// ```
+    #[must_use]
+    pub fn with_placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
     }
 }
 
@@ -123,7 +153,7 @@ pub struct ReplicaStatus {
 /// let status = RevisionStatus::default();
 /// assert_eq!((status.desired, status.ready), (0, 0));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RevisionStatus {
     /// The revision.
@@ -142,6 +172,54 @@ pub struct RevisionStatus {
     pub last_error: Option<String>,
     /// Every replica.
     pub replicas: Vec<ReplicaStatus>,
+    /// The revision's phase in Run:ai's terms.
+    pub phase: Phase,
+}
+
+impl Default for RevisionStatus {
+    /// No replicas asked for: `Stopped`.
+    fn default() -> Self {
+        Self {
+            revision: String::new(),
+            desired: 0,
+            starting: 0,
+            ready: 0,
+            failed: 0,
+            endpoints: Vec::new(),
+            last_error: None,
+            replicas: Vec::new(),
+            phase: Phase::Stopped,
+        }
+    }
+}
+
+impl RevisionStatus {
+    /// The phase replica counts imply: `Stopped` with none desired, `Running` with all ready,
+    /// `Degraded` with some, `Failed` when replicas failed and none is ready or starting,
+    /// `Initializing` otherwise.
+    ///
+    /// ```
+    /// use runai_core::Phase;
+    /// use runai_serve::backend::RevisionStatus;
+    /// assert_eq!(RevisionStatus::phase_of(2, 2, 0, 0), Phase::Running);
+    /// assert_eq!(RevisionStatus::phase_of(2, 1, 1, 0), Phase::Degraded);
+    /// assert_eq!(RevisionStatus::phase_of(2, 0, 0, 2), Phase::Failed);
+    /// assert_eq!(RevisionStatus::phase_of(0, 0, 0, 0), Phase::Stopped);
+    /// ```
+    #[must_use]
+    pub fn phase_of(desired: u32, ready: u32, starting: u32, failed: u32) -> Phase {
+        if desired == 0 {
+            Phase::Stopped
+        } else if ready >= desired {
+            Phase::Running
+        } else if ready > 0 {
+            Phase::Degraded
+        } else if failed > 0 && starting == 0 {
+            Phase::Failed
+        } else {
+            Phase::Initializing
+        }
+    }
 }
 
 /// What a backend could not do, and what to do about it.
@@ -197,6 +275,19 @@ pub enum BackendError {
         workload: WorkloadKey,
         /// The revision.
         revision: String,
+    },
+    /// The spec cannot be rendered as the Kubernetes kind it runs as.
+    #[cfg(feature = "kube")]
+    #[error(transparent)]
+    Render(#[from] kubernetes::RenderError),
+    /// The Kubernetes API refused or failed a request.
+    #[cfg(feature = "kube")]
+    #[error("{action}: {source}")]
+    Kubernetes {
+        /// What was being done.
+        action: String,
+        /// The API's answer.
+        source: Box<kube::Error>,
     },
     /// An operating-system call failed.
     #[error("{action}: {source}")]

@@ -6,18 +6,29 @@
 //! resources and GPU sharing, volumes, scheduling); [`knative`] renders single-node inference
 //! as a Knative `Service`, [`kserve`] as a KServe `InferenceService`; [`lws`] renders
 //! multi-node inference as a `LeaderWorkerSet` and the KAI [`pod_group`]s its groups form.
+//! [`nim`] renders NVIDIA NIM services as the NIM operator's `NIMService`, and [`queue`] the
+//! KAI queues of Run:ai departments and projects.
 
+mod backend;
+mod interface;
 pub mod knative;
 pub mod kserve;
 pub mod lws;
+pub mod nim;
 mod pod;
 pub mod pod_group;
+pub mod queue;
+pub mod status;
+
+pub use backend::{KubernetesBackend, KubernetesConfig, SingleNodeKind};
+pub use interface::{InterfaceError, ResourceInterface};
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use runai_core::InferenceSpec;
 
+pub use crate::backend::{GroupTopology, Placement};
 use crate::gateway::WorkloadKey;
 
 /// The scheduler that places rendered pods.
@@ -114,62 +125,6 @@ pub(crate) fn request_timeout(spec: &InferenceSpec) -> Option<i64> {
         .as_ref()
         .and_then(|s| s.request_timeout_seconds)
         .map(i64::from)
-}
-
-/// Where the scheduler put (or should put) the revision's pods.
-///
-/// ```
-/// use runai_serve::backend::kubernetes::Placement;
-/// let placement = Placement { node_pool: Some("h100".into()), nodes: vec!["node-7".into()], ..Placement::default() };
-/// assert_eq!(placement.nodes.len(), 1);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Placement {
-    /// The node pool chosen among the spec's `nodePools`.
-    pub node_pool: Option<String>,
-    /// Nodes the pods must run on (empty: any node the rest of the spec allows).
-    pub nodes: Vec<String>,
-    /// How close together the pods of one group must land (multi-node groups only).
-    pub topology: Option<GroupTopology>,
-}
-
-/// A topology constraint for the pods of one multi-node group, in KAI's terms: the name of a
-/// KAI `Topology` object and the node label of the level the group must (or should) fit in,
-/// for example `nvidia.com/gpu.clique` to keep a group inside one NVLink (MNNVL) domain.
-///
-/// ```
-/// use runai_serve::backend::kubernetes::GroupTopology;
-/// let topology = GroupTopology::required("gb200", "nvidia.com/gpu.clique");
-/// assert_eq!(topology.required_level.as_deref(), Some("nvidia.com/gpu.clique"));
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GroupTopology {
-    /// The KAI `Topology` object that describes the cluster's levels.
-    pub topology: String,
-    /// The level every pod of a group must share; the group waits rather than spread wider.
-    pub required_level: Option<String>,
-    /// The level a group should share when there is room.
-    pub preferred_level: Option<String>,
-}
-
-impl GroupTopology {
-    /// Every pod of a group on nodes sharing the value of the node label `level`.
-    pub fn required(topology: impl Into<String>, level: impl Into<String>) -> Self {
-        Self {
-            topology: topology.into(),
-            required_level: Some(level.into()),
-            preferred_level: None,
-        }
-    }
-
-    /// The pods of a group on nodes sharing `level` when possible.
-    pub fn preferred(topology: impl Into<String>, level: impl Into<String>) -> Self {
-        Self {
-            topology: topology.into(),
-            required_level: None,
-            preferred_level: Some(level.into()),
-        }
-    }
 }
 
 /// A spec that cannot be rendered, and what to do about it.

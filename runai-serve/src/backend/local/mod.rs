@@ -198,6 +198,10 @@ impl ReplicaPlan {
                     }),
                 })
             }
+            WorkloadSpec::Nim(_) => Err(BackendError::Unsupported {
+                workload: workload.clone(),
+                what: "a NIM service (the NIM operator runs these on Kubernetes; to run the model here, deploy it as an inference workload with the container's command)".to_owned(),
+            }),
         }
     }
 }
@@ -411,17 +415,22 @@ fn summarize(revision: &str, run: &RevisionRun) -> RevisionStatus {
     let count = |pred: fn(&ReplicaPhase) -> bool| {
         u32::try_from(replicas.iter().filter(|r| pred(&r.phase)).count()).unwrap_or(u32::MAX)
     };
+    let desired = u32::try_from(replicas.len()).unwrap_or(u32::MAX);
+    let starting = count(|p| {
+        matches!(
+            p,
+            ReplicaPhase::Starting | ReplicaPhase::BackingOff { .. } | ReplicaPhase::CrashLoop
+        )
+    });
+    let ready = count(|p| *p == ReplicaPhase::Ready);
+    let failed = count(|p| *p == ReplicaPhase::Failed);
     RevisionStatus {
         revision: revision.to_owned(),
-        desired: u32::try_from(replicas.len()).unwrap_or(u32::MAX),
-        starting: count(|p| {
-            matches!(
-                p,
-                ReplicaPhase::Starting | ReplicaPhase::BackingOff { .. } | ReplicaPhase::CrashLoop
-            )
-        }),
-        ready: count(|p| *p == ReplicaPhase::Ready),
-        failed: count(|p| *p == ReplicaPhase::Failed),
+        desired,
+        starting,
+        ready,
+        failed,
+        phase: RevisionStatus::phase_of(desired, ready, starting, failed),
         endpoints: replicas
             .iter()
             .filter(|r| r.phase == ReplicaPhase::Ready)
