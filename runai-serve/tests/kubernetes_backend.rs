@@ -548,3 +548,54 @@ async fn queues_are_applied_cluster_wide() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn cluster_events_are_announced() {
+    within(async {
+        let (backend, mut api) = backend(KubernetesConfig::default());
+        let mut changes = backend.changes();
+        let task = backend.watch_cluster();
+        let mut watched = Vec::new();
+        // One watch per kind, all namespaces, only what this crate manages.
+        for _ in 0..4 {
+            let (request, respond) = api.next_request().await.unwrap();
+            let uri = request.uri().clone();
+            let query = uri.query().unwrap_or_default().to_owned();
+            assert!(query.contains("watch=true"), "{uri}");
+            assert!(
+                query.contains("labelSelector=app.kubernetes.io%2Fmanaged-by%3Drunai"),
+                "{uri}"
+            );
+            watched.push(uri.path().to_owned());
+            let response = if uri.path().ends_with("/leaderworkersets") {
+                let event = json!({"type": "MODIFIED", "object": stored(json!({
+                    "apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet",
+                    "metadata": {"name": "llama", "namespace": "runai-team-a"}}))});
+                Response::builder()
+                    .status(200)
+                    .body(Body::from(format!("{event}\n").into_bytes()))
+                    .unwrap()
+            } else {
+                // A kind whose CRD is not installed.
+                Response::builder()
+                    .status(404)
+                    .body(Body::from(serde_json::to_vec(&not_found()).unwrap()))
+                    .unwrap()
+            };
+            respond.send_response(response);
+        }
+        changes.changed().await.unwrap();
+        watched.sort();
+        assert_eq!(
+            watched,
+            [
+                "/apis/apps.nvidia.com/v1alpha1/nimservices",
+                "/apis/leaderworkerset.x-k8s.io/v1/leaderworkersets",
+                "/apis/serving.knative.dev/v1/services",
+                "/apis/serving.kserve.io/v1beta1/inferenceservices",
+            ]
+        );
+        task.abort();
+    })
+    .await;
+}

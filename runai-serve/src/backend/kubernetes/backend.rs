@@ -198,8 +198,8 @@ impl KubernetesBackend {
 
     /// Watches every kind this backend applies (objects labelled
     /// `app.kubernetes.io/managed-by=runai`, in all namespaces) and announces each change on
-    /// [`Backend::changes`], reconnecting after errors. The task ends when the backend and
-    /// every receiver are gone.
+    /// [`Backend::changes`], reconnecting after errors (a kind whose CRD is not installed is
+    /// looked for again every few seconds). The task ends once the backend is dropped.
     #[must_use]
     pub fn watch_cluster(&self) -> tokio::task::JoinHandle<()> {
         let mut kinds = vec![Kind::Knative, Kind::KServe, Kind::LeaderWorkerSet, Kind::Nim];
@@ -222,7 +222,7 @@ impl KubernetesBackend {
                                 changes.send_modify(|n| *n += 1);
                             }
                         }
-                        if changes.upgrade().is_none_or(|c| c.receiver_count() == 0) {
+                        if changes.upgrade().is_none() {
                             return;
                         }
                         // A kind that is not installed fails at once; look again later.
