@@ -6,7 +6,8 @@
 //! | --- | --- | --- |
 //! | [`core`] | `runai-core` | Run:ai wire-format models, strict and lenient parsing, validation, the cluster model, the `InferenceWorkload` CRD (feature `kube`) |
 //! | [`sched`] | `runai-sched` | GPU scheduling engine: per-device accounting, gangs, topology and NVLink cliques, queues and preemption, scoring policies (fragmentation-aware by default); autoscaling (Knative KPA, Run:ai semantics, an LLM-aware policy); trace simulators |
-//! | `serve` | `runai-serve` | the runtime (feature `serve`, on by default): today an OpenAI-compatible model-server simulator |
+//! | `serve` | `runai-serve` | the runtime (feature `serve`, on by default): the inference gateway, deployment backends (local processes; Kubernetes with feature `kube`), an OpenAI-compatible model-server simulator |
+//! | `client` | `runai-client` | the client (feature `client`, on by default): Run:ai control planes, Hugging Face and NGC catalogs, OpenAI-compatible endpoints |
 //!
 //! ```
 //! use runai::core::{parse, InferenceCreationRequest, Validate};
@@ -22,6 +23,9 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub use runai_client as client;
 pub use runai_core as core;
 pub use runai_sched as sched;
 #[cfg(feature = "serve")]

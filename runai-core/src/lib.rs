@@ -46,6 +46,7 @@ mod inference;
 pub mod list;
 mod metrics;
 pub mod nim;
+pub mod org;
 pub mod parse;
 mod quantity;
 mod revision;
@@ -73,6 +74,11 @@ pub use metrics::{
 };
 pub use nim::{
     NimServiceCreateRequest, NimServiceMetadata, NimServiceResponse, NimServiceSpec, NimServiceUpdateRequest,
+};
+pub use org::{
+    AccessKey, AccessKeyCreationRequest, AccessKeyList, AccessKeyPostResponse, ClusterList, DisplayedCluster,
+    NodePoolList, ProjectList, ServiceAccount, ServiceAccountCreationRequest, ServiceAccountList,
+    ServiceAccountPostResponse,
 };
 pub use quantity::Quantity;
 pub use revision::{Revision, RevisionList};

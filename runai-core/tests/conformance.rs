@@ -21,9 +21,11 @@ mod support;
 
 use runai_core::token::{OAuth2Error, OAuth2TokenResponse, TokenRequest, TokenResponse};
 use runai_core::{
-    ApiError, DistributedInference, DistributedInferenceCreationRequest, DistributedInferenceUpdateRequest,
+    AccessKeyCreationRequest, AccessKeyList, AccessKeyPostResponse, ApiError, ClusterList,
+    DistributedInference, DistributedInferenceCreationRequest, DistributedInferenceUpdateRequest,
     HttpResponse, Inference, InferenceCreationRequest, InferenceUpdateRequest, MetricsResponse,
-    NimServiceCreateRequest, NimServiceResponse, NimServiceUpdateRequest, RevisionList, Workload,
+    NimServiceCreateRequest, NimServiceResponse, NimServiceUpdateRequest, NodePoolList, ProjectList,
+    RevisionList, ServiceAccountCreationRequest, ServiceAccountList, ServiceAccountPostResponse, Workload,
     WorkloadList,
 };
 use schemars::JsonSchema;
@@ -148,6 +150,22 @@ const REQUESTS: &[Case] = &[
         component("TokenRequest"),
         strict::<TokenRequest>
     ),
+    case!(
+        "requests/service-account-create.json",
+        Locator::RequestBody {
+            path: "/api/v1/service-accounts",
+            method: "post"
+        },
+        strict::<ServiceAccountCreationRequest>
+    ),
+    case!(
+        "requests/access-key-create.json",
+        Locator::RequestBody {
+            path: "/api/v1/access-keys",
+            method: "post"
+        },
+        strict::<AccessKeyCreationRequest>
+    ),
 ];
 
 const RESPONSES: &[Case] = &[
@@ -209,6 +227,69 @@ const RESPONSES: &[Case] = &[
         "responses/delete-accepted.json",
         component("HttpResponse"),
         lenient::<HttpResponse>
+    ),
+    case!(
+        "responses/service-account-created.json",
+        Locator::Response {
+            path: "/api/v1/service-accounts",
+            method: "post",
+            status: "201"
+        },
+        lenient::<ServiceAccountPostResponse>
+    ),
+    case!(
+        "responses/service-accounts-list.json",
+        Locator::Response {
+            path: "/api/v1/service-accounts",
+            method: "get",
+            status: "200"
+        },
+        lenient::<ServiceAccountList>
+    ),
+    case!(
+        "responses/access-key-created.json",
+        Locator::Response {
+            path: "/api/v1/access-keys",
+            method: "post",
+            status: "201"
+        },
+        lenient::<AccessKeyPostResponse>
+    ),
+    case!(
+        "responses/access-keys-list.json",
+        Locator::Response {
+            path: "/api/v1/access-keys",
+            method: "get",
+            status: "200"
+        },
+        lenient::<AccessKeyList>
+    ),
+    case!(
+        "responses/clusters-list.json",
+        Locator::Response {
+            path: "/api/v1/clusters",
+            method: "get",
+            status: "200"
+        },
+        lenient::<ClusterList>
+    ),
+    case!(
+        "responses/node-pools-list.json",
+        Locator::Response {
+            path: "/api/v1/node-pools",
+            method: "get",
+            status: "200"
+        },
+        lenient::<NodePoolList>
+    ),
+    case!(
+        "responses/projects-list.json",
+        Locator::Response {
+            path: "/api/v1/org-unit/projects",
+            method: "get",
+            status: "200"
+        },
+        lenient::<ProjectList>
     ),
 ];
 

@@ -1,0 +1,218 @@
+//! Organization objects (projects, clusters, node pools) and credentials (service accounts,
+//! user access keys).
+
+use futures_util::Stream;
+use reqwest::Method;
+use runai_core::list::ListQuery;
+use runai_core::org::{NodePool, Project};
+use runai_core::{
+    AccessKey, AccessKeyCreationRequest, AccessKeyList, AccessKeyPostResponse, ClusterList, DisplayedCluster,
+    NodePoolList, ProjectList, ServiceAccount, ServiceAccountCreationRequest, ServiceAccountList,
+    ServiceAccountPostResponse,
+};
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::workloads::{Page, segment};
+
+/// The page size the API uses when a query sets none.
+const DEFAULT_LIMIT: u16 = 50;
+
+/// Projects, clusters and node pools of a [`Client`].
+#[derive(Debug, Clone, Copy)]
+pub struct Org<'a> {
+    client: &'a Client,
+}
+
+/// Service accounts and access keys of a [`Client`].
+#[derive(Debug, Clone, Copy)]
+pub struct Access<'a> {
+    client: &'a Client,
+}
+
+impl Client {
+    /// Projects, clusters and node pools.
+    #[must_use]
+    pub fn org(&self) -> Org<'_> {
+        Org { client: self }
+    }
+
+    /// Service accounts and user access keys.
+    #[must_use]
+    pub fn access(&self) -> Access<'_> {
+        Access { client: self }
+    }
+}
+
+impl Org<'_> {
+    /// One page of projects (`GET /api/v1/org-unit/projects`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let page = client.org().projects(&Default::default()).await?;
+    /// for project in &page.items {
+    ///     println!("{} {}", project.id, project.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::Error`] from the call.
+    pub async fn projects(&self, query: &ListQuery) -> Result<Page<Project>> {
+        let mut call = self.client.call(Method::GET, "api/v1/org-unit/projects");
+        for (key, value) in query.to_pairs() {
+            call = call.query(key, value);
+        }
+        let list: ProjectList = call.decode().await?;
+        let offset = query.offset.unwrap_or(0);
+        let limit = usize::from(query.limit.unwrap_or(DEFAULT_LIMIT));
+        let next = list
+            .next
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|&n| n > offset && list.projects.len() >= limit);
+        Ok(Page::new(list.projects, next))
+    }
+
+    /// Every project the query matches, page after page.
+    pub fn all_projects(&self, query: ListQuery) -> impl Stream<Item = Result<Project>> + '_ {
+        let pages = futures_util::stream::try_unfold(Some(query), move |query| async move {
+            let Some(query) = query else {
+                return Ok(None);
+            };
+            let page = self.projects(&query).await?;
+            let following = page.next.map(|next| query.clone().offset(next));
+            Ok(Some((page.items, following)))
+        });
+        futures_util::TryStreamExt::try_flatten(futures_util::TryStreamExt::map_ok(pages, |items| {
+            futures_util::stream::iter(items.into_iter().map(Ok))
+        }))
+    }
+
+    /// The clusters (`GET /api/v1/clusters`, not paged).
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// for cluster in client.org().clusters().await? {
+    ///     println!("{} {}", cluster.uuid, cluster.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::Error`] from the call.
+    pub async fn clusters(&self) -> Result<Vec<DisplayedCluster>> {
+        let list: ClusterList = self.client.call(Method::GET, "api/v1/clusters").decode().await?;
+        Ok(list.clusters)
+    }
+
+    /// The node pools of every cluster (`GET /api/v1/node-pools`).
+    ///
+    /// # Errors
+    /// [`crate::Error`] from the call.
+    pub async fn node_pools(&self) -> Result<Vec<NodePool>> {
+        let list: NodePoolList = self
+            .client
+            .call(Method::GET, "api/v1/node-pools")
+            .decode()
+            .await?;
+        Ok(list.nodepools.unwrap_or_default())
+    }
+}
+
+impl Access<'_> {
+    /// Creates a service account; the answer holds its secret, shown only this once.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// use runai_core::ServiceAccountCreationRequest;
+    /// let account = client.access().create_service_account(&ServiceAccountCreationRequest::new("chat-bot")).await?;
+    /// let bot = runai_client::Client::builder(client.base_url().as_str())
+    ///     .credentials(runai_client::Credentials::client_credentials(
+    ///         account.client_id.clone().unwrap_or_default(), account.client_secret.clone()))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::Error`] from the call (409 when the name is taken).
+    pub async fn create_service_account(
+        &self,
+        request: &ServiceAccountCreationRequest,
+    ) -> Result<ServiceAccountPostResponse> {
+        self.client
+            .call(Method::POST, "api/v1/service-accounts")
+            .json(request)
+            .not_idempotent()
+            .decode()
+            .await
+    }
+
+    /// The service accounts.
+    ///
+    /// # Errors
+    /// [`crate::Error`] from the call.
+    pub async fn service_accounts(&self) -> Result<Vec<ServiceAccount>> {
+        let list: ServiceAccountList = self
+            .client
+            .call(Method::GET, "api/v1/service-accounts")
+            .decode()
+            .await?;
+        Ok(list.service_accounts)
+    }
+
+    /// Deletes a service account.
+    ///
+    /// # Errors
+    /// [`crate::Error`] from the call.
+    pub async fn delete_service_account(&self, id: &str) -> Result<()> {
+        self.client
+            .call(
+                Method::DELETE,
+                &format!("api/v1/service-accounts/{}", segment(id)?),
+            )
+            .send()
+            .await
+            .map(drop)
+    }
+
+    /// Creates a user access key; the answer holds its secret, shown only this once.
+    ///
+    /// # Errors
+    /// [`crate::Error`] from the call.
+    pub async fn create_access_key(
+        &self,
+        request: &AccessKeyCreationRequest,
+    ) -> Result<AccessKeyPostResponse> {
+        self.client
+            .call(Method::POST, "api/v1/access-keys")
+            .json(request)
+            .not_idempotent()
+            .decode()
+            .await
+    }
+
+    /// The user's access keys.
+    ///
+    /// # Errors
+    /// [`crate::Error`] from the call.
+    pub async fn access_keys(&self) -> Result<Vec<AccessKey>> {
+        let list: AccessKeyList = self
+            .client
+            .call(Method::GET, "api/v1/access-keys")
+            .decode()
+            .await?;
+        Ok(list.access_keys)
+    }
+
+    /// Deletes an access key.
+    ///
+    /// # Errors
+    /// [`crate::Error`] from the call.
+    pub async fn delete_access_key(&self, id: &str) -> Result<()> {
+        self.client
+            .call(Method::DELETE, &format!("api/v1/access-keys/{}", segment(id)?))
+            .send()
+            .await
+            .map(drop)
+    }
+}
