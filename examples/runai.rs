@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use base64::Engine as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt as _, TryStreamExt};
 use runai::client::{Client, Credentials, WaitOptions};
 use runai::core::list::{Filter, FilterOp, ListQuery, SortOrder};
 use runai::core::{
@@ -144,6 +144,45 @@ enum Command {
         /// The workload id.
         id: String,
     },
+    /// Model catalogs.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+    /// Sends a prompt to a serving URL and streams the answer to the terminal.
+    Chat {
+        /// The workload's serving URL.
+        url: String,
+        /// The model name the server serves.
+        #[arg(long)]
+        model: String,
+        /// The prompt.
+        prompt: String,
+        /// The most tokens to generate.
+        #[arg(long, default_value_t = 512)]
+        max_tokens: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// Searches the Hugging Face Hub, most downloaded first.
+    Search {
+        /// Free text, for example `llama 8b instruct`.
+        query: String,
+        /// Only models for this task, for example `text-generation`.
+        #[arg(long)]
+        task: Option<String>,
+        /// How many to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// A Hugging Face token (for gated and private models).
+        #[arg(long, env = "HF_TOKEN", hide_env_values = true)]
+        hf_token: Option<String>,
+        /// The Hub (tests point it elsewhere).
+        #[arg(long, env = "HF_ENDPOINT", default_value = "https://huggingface.co")]
+        hub: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -175,9 +214,37 @@ async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     {
         return login(&dir, url, client_id, client_secret, out).await;
     }
+    if let Command::Models {
+        command:
+            ModelsCommand::Search {
+                query,
+                task,
+                limit,
+                hf_token,
+                hub,
+            },
+    } = &cli.command
+    {
+        return search_models(
+            query,
+            task.as_deref(),
+            *limit,
+            hf_token.as_deref(),
+            hub,
+            cli.output,
+            out,
+        )
+        .await;
+    }
     let client = connect(cli.url.as_deref(), &dir)?;
     match cli.command {
-        Command::Login { .. } => Ok(()),
+        Command::Login { .. } | Command::Models { .. } => Ok(()),
+        Command::Chat {
+            url,
+            model,
+            prompt,
+            max_tokens,
+        } => chat(&client, &url, &model, &prompt, max_tokens, out).await,
         Command::Submit { file, wait } => submit(&client, &file, wait, cli.output, out).await,
         Command::List {
             project,
@@ -247,6 +314,85 @@ async fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             )
         }
     }
+}
+
+async fn search_models(
+    query: &str,
+    task: Option<&str>,
+    limit: usize,
+    hf_token: Option<&str>,
+    hub: &str,
+    output: Output,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    use runai::client::catalog::{ModelSearch, ModelSort};
+    // The Hub needs no control plane: a client with no credentials carries the calls.
+    let client = Client::builder(hub).user_agent("runai-rs-cli").build()?;
+    let mut hub_client = client.huggingface().base_url(hub);
+    if let Some(token) = hf_token {
+        hub_client = hub_client.token(token);
+    }
+    let mut search = ModelSearch::new()
+        .search(query)
+        .sort(ModelSort::Downloads)
+        .limit(u32::try_from(limit.clamp(1, 100)).unwrap_or(100));
+    if let Some(task) = task {
+        search = search.pipeline_tag(task);
+    }
+    let models: Vec<_> = hub_client.search_all(search).take(limit).try_collect().await?;
+    let rows: Vec<Vec<String>> = models
+        .iter()
+        .map(|m| {
+            let count = |n: Option<u64>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+            vec![
+                m.id.clone(),
+                m.pipeline_tag.clone().unwrap_or_else(|| "-".to_owned()),
+                count(m.downloads),
+                count(m.likes),
+                m.gated.map_or_else(|| "-".to_owned(), |g| g.to_string()),
+            ]
+        })
+        .collect();
+    print_rows(
+        &models,
+        &["MODEL", "TASK", "DOWNLOADS", "LIKES", "GATED"],
+        &rows,
+        output,
+        out,
+    )
+}
+
+/// Streams the answer as it comes, then a line with time to first token and token counts.
+async fn chat(
+    client: &Client,
+    url: &str,
+    model: &str,
+    prompt: &str,
+    max_tokens: u32,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    use futures_util::StreamExt as _;
+    use runai::client::openai::{ChatCompletionRequest, ChatMessage};
+    let request = ChatCompletionRequest::new(model, vec![ChatMessage::user(prompt)])
+        .max_tokens(max_tokens)
+        .include_usage(true);
+    let mut stream = client.openai(url)?.chat_stream(&request).await?;
+    while let Some(chunk) = stream.next().await {
+        if let Some(text) = chunk?.text() {
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    writeln!(out)?;
+    let ttft = stream
+        .time_to_first_token()
+        .map_or_else(|| "-".to_owned(), |t| format!("{} ms", t.as_millis()));
+    let tokens = stream.usage().map_or_else(
+        || "-".to_owned(),
+        |u| format!("{} prompt + {} completion", u.prompt_tokens, u.completion_tokens),
+    );
+    eprintln!("time to first token {ttft}; tokens {tokens}");
+    Ok(())
 }
 
 /// The configuration folder: as given, else `~/.runai`.
@@ -758,6 +904,78 @@ mod tests {
             "cli_revisions_table",
             cli(&server, &dir, &["revisions", "w1"]).await.unwrap()
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn models_search_shows_downloads_and_gated() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/models"))
+            .and(query_param("search", "llama 8b"))
+            .and(query_param("sort", "downloads"))
+            .and(query_param("pipeline_tag", "text-generation"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+                {"id": "meta-llama/Llama-3.1-8B-Instruct", "downloads": 5_821_004, "likes": 4310,
+                 "gated": "manual", "pipeline_tag": "text-generation"},
+                {"id": "unsloth/Llama-3.1-8B-Instruct", "downloads": 310_552, "likes": 190,
+                 "gated": false, "pipeline_tag": "text-generation"}
+            ])))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let dir = logged_in("models");
+        let hub = server.uri();
+        let out = cli(
+            &server,
+            &dir,
+            &[
+                "models",
+                "search",
+                "llama 8b",
+                "--task",
+                "text-generation",
+                "--hub",
+                &hub,
+            ],
+        )
+        .await
+        .unwrap();
+        insta::assert_snapshot!("cli_models_search", out);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn chat_streams_the_answer() {
+        let server = MockServer::start().await;
+        let events = [
+            json!({"choices": [{"index": 0, "delta": {"role": "assistant"}}]}),
+            json!({"choices": [{"index": 0, "delta": {"content": "Paris"}}]}),
+            json!({"choices": [{"index": 0, "delta": {"content": " is the capital."}}]}),
+            json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14}}),
+        ];
+        let mut body: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+        body.push_str("data: [DONE]\n\n");
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(header("authorization", "Bearer head.body.sig"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body, "text/event-stream"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let dir = logged_in("chat");
+        let url = server.uri();
+        let out = cli(
+            &server,
+            &dir,
+            &["chat", &url, "--model", "llama", "What is the capital of France?"],
+        )
+        .await
+        .unwrap();
+        assert_eq!(out, "Paris is the capital.\n");
+        let sent: Value = serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+        assert_eq!(sent["stream"], true);
+        assert_eq!(sent["messages"][0]["content"], "What is the capital of France?");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -6,7 +6,9 @@
 //!   refresh at a time, and once more on a 401.
 //! - Retries with exponential backoff and jitter on connect failures, 429 and 5xx, honouring
 //!   `Retry-After`; a create that may have reached the server is never repeated blindly.
-//! - Every request and response type comes from [`runai_core`].
+//! - Every control-plane request and response type comes from [`runai_core`].
+//! - [`catalog`]: the Hugging Face Hub and the NGC catalog; [`openai`]: the OpenAI-compatible
+//!   endpoints a workload serves, with typed streams and time to first token.
 //!
 //! ```no_run
 //! # async fn run() -> runai_client::Result<()> {
