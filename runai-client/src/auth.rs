@@ -62,6 +62,12 @@ impl std::fmt::Debug for Credentials {
 
 impl Credentials {
     /// A service account or access key, exchanged at `/api/v1/token`.
+    ///
+    /// ```
+    /// let credentials = runai_client::Credentials::client_credentials("sa-id", "s3cret");
+    /// assert!(format!("{credentials:?}").contains("sa-id"));
+    /// assert!(!format!("{credentials:?}").contains("s3cret"));
+    /// ```
     pub fn client_credentials(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
         Self::ClientCredentials {
             client_id: client_id.into(),

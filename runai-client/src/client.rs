@@ -69,36 +69,74 @@ pub struct ClientBuilder {
 
 impl ClientBuilder {
     /// The credentials (default: none).
+    ///
+    /// ```
+    /// use runai_client::{Client, Credentials};
+    /// let client = Client::builder("https://acme.run.ai").credentials(Credentials::Bearer("eyJ...".into())).build()?;
+    /// # let _ = client;
+    /// # Ok::<(), runai_client::Error>(())
+    /// ```
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = credentials;
         self
     }
 
     /// The longest one request may take (default 60 s).
+    ///
+    /// ```
+    /// let client = runai_client::Client::builder("https://acme.run.ai").timeout(std::time::Duration::from_secs(120)).build()?;
+    /// # let _ = client;
+    /// # Ok::<(), runai_client::Error>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// The longest a connection may take to open (default 10 s).
+    ///
+    /// ```
+    /// let client = runai_client::Client::builder("https://acme.run.ai").connect_timeout(std::time::Duration::from_secs(3)).build()?;
+    /// # let _ = client;
+    /// # Ok::<(), runai_client::Error>(())
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// The `User-Agent` sent.
+    ///
+    /// ```
+    /// let client = runai_client::Client::builder("https://acme.run.ai").user_agent("release-bot/2.1").build()?;
+    /// # let _ = client;
+    /// # Ok::<(), runai_client::Error>(())
+    /// ```
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
     }
 
     /// The retry policy (default: [`RetryPolicy::default`]).
+    ///
+    /// ```
+    /// use runai_client::{Client, RetryPolicy};
+    /// let client = Client::builder("https://acme.run.ai").retry(RetryPolicy::none()).build()?;
+    /// # let _ = client;
+    /// # Ok::<(), runai_client::Error>(())
+    /// ```
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
     /// How long before expiry a token is replaced (default 60 s).
+    ///
+    /// ```
+    /// let client = runai_client::Client::builder("https://acme.run.ai").refresh_margin(std::time::Duration::from_secs(300)).build()?;
+    /// # let _ = client;
+    /// # Ok::<(), runai_client::Error>(())
+    /// ```
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
         self
@@ -108,6 +146,11 @@ impl ClientBuilder {
     ///
     /// # Errors
     /// [`Error::Config`] for a base URL that is not an `http` or `https` URL.
+    ///
+    /// ```
+    /// let error = runai_client::Client::builder("acme.run.ai").build().unwrap_err();
+    /// assert!(error.to_string().contains("base_url"));
+    /// ```
     pub fn build(self) -> Result<Client> {
         let mut base = Url::parse(&self.base_url).map_err(|e| Error::Config {
             field: "base_url",
@@ -192,6 +235,12 @@ pub(crate) struct Call<'a> {
 
 impl Client {
     /// A builder for a client of the control plane at `base_url`.
+    ///
+    /// ```
+    /// let client = runai_client::Client::builder("https://acme.run.ai/").build()?;
+    /// assert_eq!(client.base_url().host_str(), Some("acme.run.ai"));
+    /// # Ok::<(), runai_client::Error>(())
+    /// ```
     pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
         ClientBuilder {
             base_url: base_url.into(),
@@ -205,6 +254,12 @@ impl Client {
     }
 
     /// The control plane's base URL.
+    ///
+    /// ```
+    /// let client = runai_client::Client::builder("https://acme.run.ai/runai").build()?;
+    /// assert_eq!(client.base_url().as_str(), "https://acme.run.ai/runai/");
+    /// # Ok::<(), runai_client::Error>(())
+    /// ```
     #[must_use]
     pub fn base_url(&self) -> &Url {
         &self.inner.base
@@ -215,6 +270,14 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Auth`] when no token can be had.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// if let Some(token) = client.token().await? {
+    ///     println!("Authorization: Bearer {token}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn token(&self) -> Result<Option<String>> {
         self.inner.tokens.token(None).await
     }

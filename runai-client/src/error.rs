@@ -83,6 +83,11 @@ pub enum Error {
 
 impl Error {
     /// The HTTP status of an API error.
+    ///
+    /// ```
+    /// let error = runai_client::Error::Auth("refused".into());
+    /// assert_eq!(error.status(), None);
+    /// ```
     #[must_use]
     pub fn status(&self) -> Option<u16> {
         match self {

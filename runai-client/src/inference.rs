@@ -36,6 +36,13 @@ pub struct Inferences<'a> {
 
 impl Client {
     /// Standard inference workloads.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let inference = client.inferences().get("0b4e9a3c-1111-4000-8000-00000000abcd").await?;
+    /// # let _ = inference;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn inferences(&self) -> Inferences<'_> {
         Inferences { client: self }
@@ -74,6 +81,13 @@ impl Inferences<'_> {
     }
 
     /// One inference workload, with its spec.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let inference = client.inferences().get("0b4e9a3c-1111-4000-8000-00000000abcd").await?;
+    /// println!("{:?}", inference.spec.and_then(|s| s.image));
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`crate::Error`] from the call (404 when there is none).
@@ -114,6 +128,12 @@ impl Inferences<'_> {
 
     /// Deletes an inference workload (answered 202, with or without a body).
     ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// client.inferences().delete("0b4e9a3c-1111-4000-8000-00000000abcd").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`crate::Error`] from the call.
     pub async fn delete(&self, id: &str) -> Result<()> {
@@ -128,6 +148,13 @@ impl Inferences<'_> {
     }
 
     /// The workload's revisions, oldest first as the server lists them.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let list = client.inferences().revisions("0b4e9a3c-1111-4000-8000-00000000abcd").await?;
+    /// println!("{} revisions", list.revisions.len());
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`crate::Error`] from the call.

@@ -32,12 +32,26 @@ pub struct Access<'a> {
 
 impl Client {
     /// Projects, clusters and node pools.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let clusters = client.org().clusters().await?;
+    /// # let _ = clusters;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn org(&self) -> Org<'_> {
         Org { client: self }
     }
 
     /// Service accounts and user access keys.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let keys = client.access().access_keys().await?;
+    /// # let _ = keys;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn access(&self) -> Access<'_> {
         Access { client: self }
@@ -74,6 +88,14 @@ impl Org<'_> {
     }
 
     /// Every project the query matches, page after page.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// let projects: Vec<_> = client.org().all_projects(Default::default()).try_collect().await?;
+    /// println!("{} projects", projects.len());
+    /// # Ok(()) }
+    /// ```
     pub fn all_projects(&self, query: ListQuery) -> impl Stream<Item = Result<Project>> + '_ {
         let pages = futures_util::stream::try_unfold(Some(query), move |query| async move {
             let Some(query) = query else {
@@ -106,6 +128,14 @@ impl Org<'_> {
     }
 
     /// The node pools of every cluster (`GET /api/v1/node-pools`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// for pool in client.org().node_pools().await? {
+    ///     println!("{}", pool.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`crate::Error`] from the call.
@@ -149,6 +179,14 @@ impl Access<'_> {
 
     /// The service accounts.
     ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// for account in client.access().service_accounts().await? {
+    ///     println!("{} {}", account.id, account.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`crate::Error`] from the call.
     pub async fn service_accounts(&self) -> Result<Vec<ServiceAccount>> {
@@ -161,6 +199,12 @@ impl Access<'_> {
     }
 
     /// Deletes a service account.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// client.access().delete_service_account("42").await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`crate::Error`] from the call.
@@ -176,6 +220,14 @@ impl Access<'_> {
     }
 
     /// Creates a user access key; the answer holds its secret, shown only this once.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// use runai_core::AccessKeyCreationRequest;
+    /// let key = client.access().create_access_key(&AccessKeyCreationRequest::new("laptop")).await?;
+    /// println!("{} (keep the secret now: it is not shown again)", key.client_id);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`crate::Error`] from the call.
@@ -193,6 +245,14 @@ impl Access<'_> {
 
     /// The user's access keys.
     ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// for key in client.access().access_keys().await? {
+    ///     println!("{} {}", key.id, key.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`crate::Error`] from the call.
     pub async fn access_keys(&self) -> Result<Vec<AccessKey>> {
@@ -205,6 +265,12 @@ impl Access<'_> {
     }
 
     /// Deletes an access key.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// client.access().delete_access_key("17").await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`crate::Error`] from the call.

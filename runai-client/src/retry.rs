@@ -41,6 +41,10 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Never retry.
+    ///
+    /// ```
+    /// assert_eq!(runai_client::RetryPolicy::none().retries(), 0);
+    /// ```
     #[must_use]
     pub fn none() -> Self {
         Self {
@@ -50,6 +54,10 @@ impl RetryPolicy {
     }
 
     /// At most `retries` retries after the first try.
+    ///
+    /// ```
+    /// assert_eq!(runai_client::RetryPolicy::default().max_retries(6).retries(), 6);
+    /// ```
     #[must_use]
     pub fn max_retries(mut self, retries: usize) -> Self {
         self.max_retries = retries;
@@ -57,6 +65,11 @@ impl RetryPolicy {
     }
 
     /// The first delay.
+    ///
+    /// ```
+    /// let policy = runai_client::RetryPolicy::default().min_delay(std::time::Duration::from_millis(50));
+    /// # let _ = policy;
+    /// ```
     #[must_use]
     pub fn min_delay(mut self, delay: Duration) -> Self {
         self.min_delay = delay;
@@ -64,6 +77,11 @@ impl RetryPolicy {
     }
 
     /// The longest delay, also the cap on a server's `Retry-After`.
+    ///
+    /// ```
+    /// let policy = runai_client::RetryPolicy::default().max_delay(std::time::Duration::from_secs(30));
+    /// # let _ = policy;
+    /// ```
     #[must_use]
     pub fn max_delay(mut self, delay: Duration) -> Self {
         self.max_delay = delay;
@@ -71,6 +89,11 @@ impl RetryPolicy {
     }
 
     /// Random jitter on each delay (on by default), so many clients do not retry in step.
+    ///
+    /// ```
+    /// let policy = runai_client::RetryPolicy::default().jitter(false);
+    /// # let _ = policy;
+    /// ```
     #[must_use]
     pub fn jitter(mut self, on: bool) -> Self {
         self.jitter = on;
@@ -78,6 +101,10 @@ impl RetryPolicy {
     }
 
     /// How many retries it allows.
+    ///
+    /// ```
+    /// assert_eq!(runai_client::RetryPolicy::default().retries(), 3);
+    /// ```
     #[must_use]
     pub fn retries(&self) -> usize {
         self.max_retries

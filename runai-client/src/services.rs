@@ -25,12 +25,25 @@ pub struct NimServices<'a> {
 
 impl Client {
     /// Distributed inference workloads (a leader and workers per replica).
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// client.distributed_inferences().set_replicas("0b4e9a3c-1111-4000-8000-00000000abcd", 2).await?;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn distributed_inferences(&self) -> DistributedInferences<'_> {
         DistributedInferences { client: self }
     }
 
     /// NVIDIA NIM services.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let service = client.nim_services().get("0b4e9a3c-1111-4000-8000-00000000abcd").await?;
+    /// # let _ = service;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn nim_services(&self) -> NimServices<'_> {
         NimServices { client: self }
@@ -65,6 +78,13 @@ impl DistributedInferences<'_> {
 
     /// One distributed inference, with its spec.
     ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let set = client.distributed_inferences().get("0b4e9a3c-1111-4000-8000-00000000abcd").await?;
+    /// println!("{:?}", set.spec.and_then(|s| s.replicas));
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`crate::Error`] from the call.
     pub async fn get(&self, id: &str) -> Result<DistributedInference> {
@@ -94,6 +114,12 @@ impl DistributedInferences<'_> {
     }
 
     /// Deletes a distributed inference.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// client.distributed_inferences().delete("0b4e9a3c-1111-4000-8000-00000000abcd").await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`crate::Error`] from the call.
@@ -129,6 +155,13 @@ impl NimServices<'_> {
 
     /// One NIM service.
     ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let service = client.nim_services().get("0b4e9a3c-1111-4000-8000-00000000abcd").await?;
+    /// println!("{}", service.metadata.name);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`crate::Error`] from the call.
     pub async fn get(&self, id: &str) -> Result<NimServiceResponse> {
@@ -142,6 +175,14 @@ impl NimServices<'_> {
     }
 
     /// Replaces the service's spec (a rolling update).
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let current = client.nim_services().get("0b4e9a3c-1111-4000-8000-00000000abcd").await?;
+    /// let update = runai_core::NimServiceUpdateRequest { spec: current.spec };
+    /// client.nim_services().update("0b4e9a3c-1111-4000-8000-00000000abcd", &update).await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`crate::Error`] from the call.
@@ -157,6 +198,12 @@ impl NimServices<'_> {
     }
 
     /// Deletes a NIM service (through the generic v2 workloads endpoint, as the API has it).
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// client.nim_services().delete("0b4e9a3c-1111-4000-8000-00000000abcd").await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`crate::Error`] from the call.

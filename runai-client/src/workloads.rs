@@ -31,6 +31,11 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// A page of `items` followed by the page at `next`.
+    ///
+    /// ```
+    /// let page: runai_client::Page<&str> = runai_client::Page::new(vec!["a"], None);
+    /// assert!(page.next.is_none());
+    /// ```
     #[must_use]
     pub fn new(items: Vec<T>, next: Option<u32>) -> Self {
         Self { items, next }
@@ -65,6 +70,11 @@ impl Default for WaitOptions {
 
 impl WaitOptions {
     /// Gives up after `timeout`.
+    ///
+    /// ```
+    /// let options = runai_client::WaitOptions::default().timeout(std::time::Duration::from_secs(1800));
+    /// assert_eq!(options.timeout.as_secs(), 1800);
+    /// ```
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -72,6 +82,11 @@ impl WaitOptions {
     }
 
     /// Looks every `interval`.
+    ///
+    /// ```
+    /// let options = runai_client::WaitOptions::default().interval(std::time::Duration::from_secs(5));
+    /// assert_eq!(options.interval.as_secs(), 5);
+    /// ```
     #[must_use]
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = interval;
@@ -87,6 +102,13 @@ pub struct Workloads<'a> {
 
 impl Client {
     /// Workloads of every type: lists, status, waiting.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let page = client.workloads().list(&Default::default()).await?;
+    /// # let _ = page;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn workloads(&self) -> Workloads<'_> {
         Workloads { client: self }
@@ -154,6 +176,13 @@ impl Workloads<'_> {
 
     /// The status view of one workload (`GET /api/v1/workloads/{id}`): phase, conditions,
     /// URLs.
+    ///
+    /// ```no_run
+    /// # async fn run(client: runai_client::Client) -> runai_client::Result<()> {
+    /// let workload = client.workloads().get("0b4e9a3c-1111-4000-8000-00000000abcd").await?;
+    /// println!("{} {:?}", workload.phase.as_str(), workload.urls);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::Api`] with status 404 when there is no such workload.

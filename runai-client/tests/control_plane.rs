@@ -651,3 +651,133 @@ async fn projects_clusters_node_pools_and_credentials() {
     );
     assert_valid_request("/api/v1/access-keys", "post", &body("/api/v1/access-keys"));
 }
+
+#[tokio::test]
+async fn distributed_inference_and_nim_services() {
+    let server = MockServer::start().await;
+    let client = client_for(&server);
+    let id = "0b2c1a7e-5f3d-4e21-9a8b-6c4d2e1f3a90";
+    let distributed = core_fixture("responses/distributed-inference.json");
+    let nim = core_fixture("responses/nim-service.json");
+    let mounts = [
+        (
+            "POST",
+            "/api/v1/workloads/distributed-inferences".to_owned(),
+            202,
+            distributed.clone(),
+        ),
+        (
+            "GET",
+            format!("/api/v1/workloads/distributed-inferences/{id}"),
+            200,
+            distributed.clone(),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/workloads/distributed-inferences/{id}"),
+            202,
+            distributed,
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/workloads/distributed-inferences/{id}"),
+            202,
+            json!({"code": 202, "message": "accepted"}),
+        ),
+        (
+            "POST",
+            "/api/v2/workloads/nim-services".to_owned(),
+            202,
+            nim.clone(),
+        ),
+        (
+            "GET",
+            format!("/api/v2/workloads/nim-services/{id}"),
+            200,
+            nim.clone(),
+        ),
+        ("PATCH", format!("/api/v2/workloads/nim-services/{id}"), 202, nim),
+        (
+            "DELETE",
+            format!("/api/v2/workloads/{id}"),
+            202,
+            json!({"code": 202, "message": "accepted"}),
+        ),
+    ];
+    for (verb, at, status, body) in mounts {
+        Mock::given(method(verb))
+            .and(path(at))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let create: runai_core::DistributedInferenceCreationRequest =
+        serde_json::from_value(core_fixture("requests/distributed-inference-create.json")).unwrap();
+    client.distributed_inferences().create(&create).await.unwrap();
+    client.distributed_inferences().get(id).await.unwrap();
+    client.distributed_inferences().set_replicas(id, 3).await.unwrap();
+    client.distributed_inferences().delete(id).await.unwrap();
+    let create: runai_core::NimServiceCreateRequest =
+        serde_json::from_value(core_fixture("requests/nim-service-create.json")).unwrap();
+    client.nim_services().create(&create).await.unwrap();
+    let current = client.nim_services().get(id).await.unwrap();
+    let update: runai_core::NimServiceUpdateRequest =
+        serde_json::from_value(json!({"spec": current.spec})).unwrap();
+    client.nim_services().update(id, &update).await.unwrap();
+    client.nim_services().delete(id).await.unwrap();
+
+    let requests = server.received_requests().await.unwrap();
+    let body = |verb: &str, prefix: &str| -> Value {
+        let request = requests
+            .iter()
+            .find(|r| r.method.as_str() == verb && r.url.path().starts_with(prefix))
+            .unwrap();
+        serde_json::from_slice(&request.body).unwrap()
+    };
+    assert_eq!(
+        body("PATCH", "/api/v1/workloads/distributed"),
+        json!({"spec": {"replicas": 3}})
+    );
+    assert_valid_request(
+        "/api/v1/workloads/distributed-inferences",
+        "post",
+        &body("POST", "/api/v1/workloads/distributed"),
+    );
+    assert_valid_request(
+        "/api/v1/workloads/distributed-inferences/{workloadId}",
+        "patch",
+        &body("PATCH", "/api/v1/workloads/distributed"),
+    );
+    assert_valid_request(
+        "/api/v2/workloads/nim-services",
+        "post",
+        &body("POST", "/api/v2/workloads/nim"),
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_control_plane_is_a_transport_error_naming_the_call() {
+    // Nothing listens on port 1: every try (the first and three retries) is refused.
+    let client = Client::builder("http://127.0.0.1:1")
+        .retry(RetryPolicy::default().min_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    let error = client.workloads().get("w1").await.unwrap_err();
+    assert!(matches!(error, Error::Transport { .. }), "{error}");
+    assert!(
+        error.to_string().starts_with("GET /api/v1/workloads/w1: "),
+        "{error}"
+    );
+    let error = Client::builder("ftp://acme.run.ai").build().unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Config {
+                field: "base_url",
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
