@@ -328,6 +328,10 @@ async fn the_inference_api_sends_what_the_openapi_document_describes() {
     Mock::given(method("POST"))
         .and(path("/api/v1/workloads/inferences"))
         .and(header("content-type", "application/json"))
+        .and(header(
+            "user-agent",
+            concat!("runai-client/", env!("CARGO_PKG_VERSION")),
+        ))
         .respond_with(ResponseTemplate::new(202).set_body_json(inference_response()))
         .expect(1)
         .mount(&server)

@@ -22,3 +22,4 @@ mod drain;
 pub mod gateway;
 pub mod model_sim;
 mod shared;
+pub mod store;
