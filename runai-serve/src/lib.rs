@@ -18,6 +18,7 @@
 //! ```
 
 pub mod backend;
+pub mod control;
 mod drain;
 pub mod gateway;
 pub mod model_sim;
