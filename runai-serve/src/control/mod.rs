@@ -1,7 +1,10 @@
-//! The embedded control plane: the pieces that serve the Run:ai API on one machine. Today it
-//! issues tokens for the store's service accounts and access keys and publishes the JWKS that
-//! verifies them.
+//! The embedded control plane: the pieces that serve the Run:ai API on one machine. Today:
+//! tokens for the store's service accounts and access keys and the JWKS that verifies them
+//! ([`TokenIssuer`]), and the HTTP API for credentials and inference workloads
+//! ([`ControlApi`]); the control loop that runs what the API accepts comes next.
 
+mod api;
 mod tokens;
 
+pub use api::{ApiSettings, ControlApi};
 pub use tokens::{IssuedToken, TokenError, TokenIssuer};
