@@ -340,6 +340,25 @@ impl Store {
         rows.into_iter().map(finish_workload).collect()
     }
 
+    /// Workloads deleted by the user whose teardown is not finished (phase not `Deleted`).
+    ///
+    /// # Errors
+    /// [`StoreError`] when SQLite fails or a row is damaged.
+    pub fn deleting_workloads(&self) -> Result<Vec<WorkloadRecord>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare(&format!(
+                "SELECT {WORKLOAD_COLUMNS} FROM workloads WHERE deleted_at IS NOT NULL AND phase != 'Deleted' ORDER BY deleted_at, id"
+            ))
+            .map_err(sqlite("list deleted workloads"))?;
+        let rows = statement
+            .query_map([], workload_row)
+            .map_err(sqlite("list deleted workloads"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sqlite("list deleted workloads"))?;
+        rows.into_iter().map(finish_workload).collect()
+    }
+
     /// Records a new spec: the next revision, the workload's generation and spec, and an
     /// event, in one durable transaction.
     ///

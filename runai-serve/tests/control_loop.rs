@@ -1,0 +1,164 @@
+//! The control loop over a real store and the local backend with real processes: a workload
+//! reaches Running, a rolling update replaces its revision, an update that never becomes
+//! ready is abandoned while the old revision keeps serving, and deletion stops everything.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use runai_serve::backend::{Backend, LocalBackend, LocalConfig};
+use runai_serve::control::{ControlLoop, LoopSettings};
+use runai_serve::gateway::WorkloadKey;
+use runai_serve::store::{NewWorkload, Store, WorkloadKind, WorkloadRecord};
+use serde_json::{Value, json};
+
+fn scratch() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("runai-control-loop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn backend(dir: &Path) -> LocalBackend {
+    let mut config = LocalConfig::default();
+    config.log_dir = dir.join("logs");
+    config.secrets_dir = dir.join("secrets");
+    config.config_maps_dir = dir.join("config-maps");
+    config.restart_backoff = Duration::from_millis(50);
+    config.max_restart_backoff = Duration::from_millis(200);
+    config.grace_period = Duration::from_millis(500);
+    LocalBackend::new(config)
+}
+
+fn server(greeting: &str) -> Value {
+    json!({
+        "image": "python:3",
+        "command": "python3 -m http.server $(PORT) --bind 127.0.0.1",
+        "servingPort": {"container": 8000},
+        "environmentVariables": [{"name": "GREETING", "value": greeting}]
+    })
+}
+
+/// Runs passes until the workload satisfies `done` (bounded), and returns it.
+async fn until(
+    control: &ControlLoop,
+    store: &Store,
+    id: &str,
+    what: &str,
+    done: impl Fn(&WorkloadRecord) -> bool,
+) -> WorkloadRecord {
+    for _ in 0..400 {
+        control.reconcile().await.unwrap();
+        let record = store.workload(id).unwrap();
+        if done(&record) {
+            return record;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: {:?}", store.workload(id).unwrap());
+}
+
+#[tokio::test]
+async fn workloads_run_roll_over_survive_a_bad_update_and_are_deleted() {
+    let dir = scratch();
+    let store = Store::open(dir.join("runai.db")).unwrap();
+    let backend = Arc::new(backend(&dir));
+    let settings = LoopSettings::default()
+        .interval(Duration::from_millis(100))
+        .rollout_deadline(Duration::from_secs(2));
+    let control = ControlLoop::new(store.clone(), Arc::clone(&backend) as Arc<dyn Backend>, settings);
+    let key = WorkloadKey::new("1", "web");
+
+    let created = store
+        .create_workload(&NewWorkload::new(
+            "1",
+            "web",
+            WorkloadKind::Inference,
+            server("one"),
+        ))
+        .unwrap();
+    let running = until(&control, &store, &created.id, "running", |w| w.phase == "Running").await;
+    assert_eq!(
+        running.phase_message.as_deref(),
+        Some("1 of 1 replicas are ready")
+    );
+    assert_eq!(store.revisions(&created.id).unwrap()[0].phase, "Running");
+
+    // A rolling update: revision 2 starts beside revision 1, then replaces it.
+    store.add_revision(&created.id, &server("two")).unwrap();
+    until(&control, &store, &created.id, "rolled over", |_| {
+        let revisions = store.revisions(&created.id).unwrap();
+        revisions[0].phase == "Stopped" && revisions[1].phase == "Running"
+    })
+    .await;
+    let live: Vec<String> = backend
+        .status(&key)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.revision)
+        .collect();
+    assert_eq!(live, ["rev-2"]);
+
+    // An update that never gets ready is abandoned at the deadline; revision 2 keeps serving.
+    let mut broken = server("three");
+    broken["command"] = json!("sh -c 'exit 3'");
+    store.add_revision(&created.id, &broken).unwrap();
+    let after = until(&control, &store, &created.id, "rollout abandoned", |w| {
+        w.phase == "Running"
+            && w.phase_message
+                .as_deref()
+                .is_some_and(|m| m.contains("not ready within"))
+    })
+    .await;
+    assert!(
+        after
+            .phase_message
+            .unwrap()
+            .contains("previous revision keeps serving")
+    );
+    let revisions = store.revisions(&created.id).unwrap();
+    assert_eq!(revisions[2].phase, "Failed");
+    assert_eq!(revisions[1].phase, "Running");
+    let statuses = backend.status(&key).await.unwrap();
+    assert_eq!(statuses.len(), 1);
+    assert_eq!((statuses[0].revision.as_str(), statuses[0].ready), ("rev-2", 1));
+    let reasons: Vec<String> = store
+        .events(&created.id, 50)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.reason)
+        .collect();
+    assert!(reasons.iter().any(|r| r == "RolloutFailed"), "{reasons:?}");
+
+    // Deletion stops every process and ends in Deleted.
+    store.delete_workload(&created.id).unwrap();
+    until(&control, &store, &created.id, "deleted", |w| w.phase == "Deleted").await;
+    assert!(backend.status(&key).await.unwrap().is_empty());
+    drop(control);
+    drop(backend);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_spec_the_backend_cannot_run_fails_with_the_reason() {
+    let dir = scratch().with_extension("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(dir.join("runai.db")).unwrap();
+    let control = ControlLoop::new(store.clone(), Arc::new(backend(&dir)), LoopSettings::default());
+    // An image with no command and no mapping cannot run on the local backend.
+    let created = store
+        .create_workload(&NewWorkload::new(
+            "1",
+            "imageonly",
+            WorkloadKind::Inference,
+            json!({"image": "vllm/vllm-openai:v0.11.0", "servingPort": {"container": 8000}}),
+        ))
+        .unwrap();
+    let failed = until(&control, &store, &created.id, "failed", |w| w.phase == "Failed").await;
+    assert!(
+        failed.phase_message.unwrap().contains("images"),
+        "the reason names the images table"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
