@@ -175,3 +175,55 @@ async fn bad_requests_get_every_problem_in_the_run_ai_error_shape() {
     assert_eq!(body["code"], 404);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn workloads_are_listed_filtered_sorted_and_paged() {
+    use futures_util::TryStreamExt;
+    use runai::core::list::{Filter, FilterOp, ListQuery, SortOrder};
+    let (url, id, secret, dir) = control_plane("list").await;
+    let client = Client::builder(&url)
+        .credentials(Credentials::client_credentials(id, secret))
+        .build()
+        .unwrap();
+    for (project, name) in [
+        ("4", "alpha"),
+        ("4", "bravo"),
+        ("4", "charlie"),
+        ("7", "delta"),
+        ("4", "echo"),
+    ] {
+        let mut request = request();
+        request.name = name.into();
+        request.project_id = project.into();
+        client.inferences().create(&request).await.unwrap();
+    }
+    // Two per page across three pages, only project 4, by name descending.
+    let query = ListQuery::default()
+        .limit(2)
+        .filter(Filter::new("projectId", FilterOp::Eq, "4"))
+        .sort("name", SortOrder::Desc);
+    let names: Vec<String> = client
+        .workloads()
+        .list_all(query)
+        .map_ok(|w| w.name)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names, ["echo", "charlie", "bravo", "alpha"]);
+    let first = client
+        .workloads()
+        .list(&ListQuery::default().limit(2).search("a"))
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 2);
+    assert_eq!(first.next, Some(2));
+
+    let error = client
+        .workloads()
+        .list(&ListQuery::default().filter(Filter::new("gpu", FilterOp::Ge, "2")))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(400), "{error}");
+    assert!(error.to_string().contains("cannot filter by `gpu`"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

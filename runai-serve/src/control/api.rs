@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
+use runai_core::list::{Filter, FilterOp};
 use runai_core::token::{OAuth2TokenRequest, TokenRequest};
 use runai_core::{
     ApiError, HttpResponse, Inference, InferenceCreationRequest, InferenceSpec, InferenceUpdateRequest,
@@ -111,6 +112,7 @@ impl ControlApi {
                     .delete(delete_inference),
             )
             .route("/api/v1/workloads/inferences/{id}/revisions", get(revisions))
+            .route("/api/v1/workloads", get(list_workloads))
             .route("/api/v1/workloads/{id}", get(workload_status))
             .fallback(|| async { failure(StatusCode::NOT_FOUND, "no such endpoint") })
             .with_state(Arc::clone(&self.shared))
@@ -484,14 +486,8 @@ async fn revisions(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(i
     Ok(axum::Json(list).into_response())
 }
 
-async fn workload_status(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
-    caller(&shared, &headers)?;
-    let record = shared.store.workload(&id).map_err(|e| store_failure(&e))?;
-    let settings = &shared.settings;
+/// A stored workload as the status view (`GET /api/v1/workloads`) shows it.
+fn status_view(settings: &ApiSettings, record: &WorkloadRecord) -> Result<runai_core::Workload, Refusal> {
     let view = json!({
         "tenantId": settings.tenant_id, "runningPods": 0, "phaseUpdatedAt": record.updated_at,
         "k8sPhaseUpdatedAt": record.updated_at, "updatedAt": record.updated_at, "source": "Control-plane",
@@ -503,7 +499,129 @@ async fn workload_status(
         "k8sPhase": record.phase, "category": "Deploy",
     });
     // Through the typed model, so the answer always has every field the API requires.
-    let workload: runai_core::Workload = serde_json::from_value(view)
-        .map_err(|e| failure(StatusCode::INTERNAL_SERVER_ERROR, format!("workload {id}: {e}")))?;
-    Ok(axum::Json(workload).into_response())
+    serde_json::from_value(view).map_err(|e| {
+        failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("workload {}: {e}", record.id),
+        )
+    })
+}
+
+async fn workload_status(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    caller(&shared, &headers)?;
+    let record = shared.store.workload(&id).map_err(|e| store_failure(&e))?;
+    Ok(axum::Json(status_view(&shared.settings, &record)?).into_response())
+}
+
+/// The value a filter or sort reads from a workload, by the API's field name.
+fn field<'a>(record: &'a WorkloadRecord, name: &str) -> Option<&'a str> {
+    match name {
+        "name" => Some(&record.name),
+        "projectId" | "projectName" => Some(&record.project_id),
+        "phase" => Some(&record.phase),
+        "type" => Some(record.kind.as_str()),
+        "createdAt" => Some(&record.created_at),
+        "submittedBy" => Some(&record.created_by),
+        _ => None,
+    }
+}
+
+fn matches(record: &WorkloadRecord, filter: &Filter) -> bool {
+    let Some(value) = field(record, &filter.field) else {
+        return false;
+    };
+    let wanted = filter.value.as_str();
+    match filter.op {
+        FilterOp::Eq => value == wanted,
+        FilterOp::Ne => value != wanted,
+        FilterOp::Le => value <= wanted,
+        FilterOp::Ge => value >= wanted,
+        FilterOp::Contains => value.contains(wanted),
+        FilterOp::NotContains => !value.contains(wanted),
+        FilterOp::StartsWith => value.starts_with(wanted),
+        FilterOp::EndsWith => value.ends_with(wanted),
+    }
+}
+
+/// `GET /api/v1/workloads`: `filterBy` (comma-separated `<field><op><value>`), `sortBy` and
+/// `sortOrder`, `search` (in the name), `offset` and `limit` (50 by default, at most 500),
+/// and `next` when more remain.
+async fn list_workloads(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    caller(&shared, &headers)?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| failure(StatusCode::BAD_REQUEST, format!("the query does not parse: {e}")))?;
+    let param = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let bad = |what: &str| failure(StatusCode::BAD_REQUEST, what.to_owned());
+    let mut filters = Vec::new();
+    for expression in param("filterBy")
+        .into_iter()
+        .flat_map(|f| f.split(','))
+        .filter(|f| !f.is_empty())
+    {
+        let filter: Filter = expression
+            .parse()
+            .map_err(|e: runai_core::list::FilterParseError| bad(&e.to_string()))?;
+        if field_known(&filter.field) {
+            filters.push(filter);
+        } else {
+            return Err(bad(&format!(
+                "cannot filter by `{}`; use name, projectId, projectName, phase, type, createdAt or submittedBy",
+                filter.field
+            )));
+        }
+    }
+    let offset: usize = param("offset")
+        .map_or(Ok(0), str::parse)
+        .map_err(|_| bad("`offset` must be a number"))?;
+    let limit: usize = param("limit")
+        .map_or(Ok(50), str::parse)
+        .map_err(|_| bad("`limit` must be a number"))?;
+    if !(1..=500).contains(&limit) {
+        return Err(bad("`limit` must be between 1 and 500"));
+    }
+    let search = param("search").unwrap_or("");
+    let mut records: Vec<WorkloadRecord> = shared
+        .store
+        .workloads()
+        .map_err(|e| store_failure(&e))?
+        .into_iter()
+        .filter(|r| r.name.contains(search) && filters.iter().all(|f| matches(r, f)))
+        .collect();
+    if let Some(sort_by) = param("sortBy") {
+        if !field_known(sort_by) {
+            return Err(bad(&format!("cannot sort by `{sort_by}`")));
+        }
+        records.sort_by(|a, b| field(a, sort_by).cmp(&field(b, sort_by)));
+    }
+    if param("sortOrder") == Some("desc") {
+        records.reverse();
+    }
+    let total = records.len();
+    let page = records
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|r| status_view(&shared.settings, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = (offset + limit < total).then_some(offset + limit);
+    let mut body = json!({ "workloads": page });
+    if let Some(next) = next {
+        body["next"] = json!(next);
+    }
+    Ok(axum::Json(body).into_response())
+}
+
+fn field_known(name: &str) -> bool {
+    matches!(
+        name,
+        "name" | "projectId" | "projectName" | "phase" | "type" | "createdAt" | "submittedBy"
+    )
 }
