@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use runai_serve::backend::{Backend, LocalBackend, LocalConfig};
 use runai_serve::control::{ControlLoop, LoopSettings};
-use runai_serve::gateway::WorkloadKey;
+use runai_serve::gateway::{Gateway, GatewayConfig, WorkloadKey};
 use runai_serve::store::{NewWorkload, Store, WorkloadKind, WorkloadRecord};
 use serde_json::{Value, json};
 
@@ -66,8 +66,19 @@ async fn workloads_run_roll_over_survive_a_bad_update_and_are_deleted() {
     let settings = LoopSettings::default()
         .interval(Duration::from_millis(100))
         .rollout_deadline(Duration::from_secs(2));
-    let control = ControlLoop::new(store.clone(), Arc::clone(&backend) as Arc<dyn Backend>, settings);
+    // Traffic goes through a real gateway on an ephemeral port, routed by path.
+    let gateway = Gateway::new(GatewayConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let through_gateway = format!("http://{}/1/web/", listener.local_addr().unwrap());
+    tokio::spawn(gateway.clone().serve(listener, std::future::pending()));
+    let control = ControlLoop::new(store.clone(), Arc::clone(&backend) as Arc<dyn Backend>, settings)
+        .with_gateway(gateway);
     let key = WorkloadKey::new("1", "web");
+    let http = reqwest::Client::new();
+    let status = |http: &reqwest::Client| {
+        let request = http.get(&through_gateway).send();
+        async move { request.await.map(|r| r.status().as_u16()).unwrap_or(0) }
+    };
 
     let created = store
         .create_workload(&NewWorkload::new(
@@ -83,6 +94,11 @@ async fn workloads_run_roll_over_survive_a_bad_update_and_are_deleted() {
         Some("1 of 1 replicas are ready")
     );
     assert_eq!(store.revisions(&created.id).unwrap()[0].phase, "Running");
+    assert_eq!(
+        status(&http).await,
+        200,
+        "the gateway routes to the running revision"
+    );
 
     // A rolling update: revision 2 starts beside revision 1, then replaces it.
     store.add_revision(&created.id, &server("two")).unwrap();
@@ -99,6 +115,8 @@ async fn workloads_run_roll_over_survive_a_bad_update_and_are_deleted() {
         .map(|s| s.revision)
         .collect();
     assert_eq!(live, ["rev-2"]);
+    control.reconcile().await.unwrap();
+    assert_eq!(status(&http).await, 200, "the gateway follows the rollover");
 
     // An update that never gets ready is abandoned at the deadline; revision 2 keeps serving.
     let mut broken = server("three");
@@ -123,6 +141,7 @@ async fn workloads_run_roll_over_survive_a_bad_update_and_are_deleted() {
     let statuses = backend.status(&key).await.unwrap();
     assert_eq!(statuses.len(), 1);
     assert_eq!((statuses[0].revision.as_str(), statuses[0].ready), ("rev-2", 1));
+    assert_eq!(status(&http).await, 200, "the old revision keeps serving");
     let reasons: Vec<String> = store
         .events(&created.id, 50)
         .unwrap()
@@ -135,6 +154,11 @@ async fn workloads_run_roll_over_survive_a_bad_update_and_are_deleted() {
     store.delete_workload(&created.id).unwrap();
     until(&control, &store, &created.id, "deleted", |w| w.phase == "Deleted").await;
     assert!(backend.status(&key).await.unwrap().is_empty());
+    assert_eq!(
+        status(&http).await,
+        404,
+        "a deleted workload is gone from the gateway"
+    );
     drop(control);
     drop(backend);
     std::fs::remove_dir_all(&dir).unwrap();

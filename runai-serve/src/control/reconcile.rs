@@ -19,7 +19,7 @@ use runai_core::{DistributedInferenceSpec, InferenceSpec, NimServiceSpec, Phase}
 use tokio::sync::watch;
 
 use crate::backend::{Backend, BackendError, Deployment, RevisionStatus, WorkloadSpec};
-use crate::gateway::WorkloadKey;
+use crate::gateway::{AccessPolicy, Gateway, RevisionEndpoints, WorkloadKey};
 use crate::store::{RevisionRecord, Store, StoreError, WorkloadKind, WorkloadRecord};
 
 /// What stopped a pass of the loop.
@@ -106,6 +106,8 @@ pub struct ControlLoop {
     settings: LoopSettings,
     /// When each revision was first applied, for the rollout deadline.
     started: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Where traffic is routed to the serving revisions, when one is attached.
+    gateway: Option<Gateway>,
 }
 
 impl std::fmt::Debug for ControlLoop {
@@ -119,6 +121,13 @@ impl std::fmt::Debug for ControlLoop {
 /// A revision's name on the backend and in the gateway.
 fn revision_name(revision: &RevisionRecord) -> String {
     format!("rev-{}", revision.number)
+}
+
+/// The number of a revision named by [`revision_name`].
+fn revision_number(name: &str) -> i64 {
+    name.strip_prefix("rev-")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn key(record: &WorkloadRecord) -> WorkloadKey {
@@ -161,7 +170,17 @@ impl ControlLoop {
             backend,
             settings,
             started: Arc::default(),
+            gateway: None,
         }
+    }
+
+    /// Routes each workload's traffic through `gateway` to its serving revision: the old
+    /// revision until the new one is ready, then all of it to the new one at once, as Run:ai
+    /// does; access follows the spec's serving port.
+    #[must_use]
+    pub fn with_gateway(mut self, gateway: Gateway) -> Self {
+        self.gateway = Some(gateway);
+        self
     }
 
     /// Runs passes until `stop` turns true: after every `interval`, and as soon as the
@@ -186,6 +205,9 @@ impl ControlLoop {
     /// its phase instead.
     pub async fn reconcile(&self) -> Result<(), ControlError> {
         for record in self.store.deleting_workloads()? {
+            if let Some(gateway) = &self.gateway {
+                gateway.remove_workload(&key(&record));
+            }
             match self.backend.delete(&key(&record), None).await {
                 Ok(()) => self.store.set_phase(&record.id, "Deleted", None)?,
                 Err(error) => self
@@ -232,6 +254,7 @@ impl ControlLoop {
         let serving_older = older
             .iter()
             .any(|r| status_of(&revision_name(r)).is_some_and(|s| s.ready > 0));
+        self.route(record, target, &name, &statuses);
 
         if current.phase == Phase::Running || current.ready >= current.desired.max(1) {
             // The new revision is ready: the old ones drain and stop.
@@ -271,6 +294,51 @@ impl ControlLoop {
             return self.set_phase(record, Phase::Updating.as_str(), Some(&message));
         }
         self.set_phase(record, current.phase.as_str(), current.last_error.as_deref())
+    }
+
+    /// Points the gateway at the revision that should take the traffic: the target once it
+    /// has ready replicas, else the newest older one that has.
+    fn route(
+        &self,
+        record: &WorkloadRecord,
+        target: &RevisionRecord,
+        name: &str,
+        statuses: &[RevisionStatus],
+    ) {
+        let Some(gateway) = &self.gateway else {
+            return;
+        };
+        let workload = key(record);
+        // Access first: a workload whose policy needs tokens is never routed by a gateway that
+        // cannot check them.
+        if let Ok(spec) = serde_json::from_value::<InferenceSpec>(target.spec.clone())
+            && let Some(port) = &spec.serving_port
+            && gateway
+                .set_access(&workload, AccessPolicy::from_serving_port(port))
+                .is_err()
+        {
+            gateway.remove_workload(&workload);
+            return;
+        }
+        let serving = statuses
+            .iter()
+            .filter(|s| !s.endpoints.is_empty())
+            .max_by_key(|s| (s.revision == name, revision_number(&s.revision)));
+        let endpoints: Vec<&str> = serving
+            .map(|s| s.endpoints.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let revision = serving.map_or(name, |s| s.revision.as_str());
+        // A workload whose replicas are not up yet stays known to the gateway with nothing to
+        // serve it (an attached activator holds its requests). Local endpoints are always
+        // well-formed http URLs, so an update cannot be refused.
+        let _ = gateway.update_revisions(
+            &workload,
+            &[RevisionEndpoints {
+                revision,
+                weight: 100,
+                replicas: &endpoints,
+            }],
+        );
     }
 
     /// Writes a phase only when it changed, so events record changes, not passes.
