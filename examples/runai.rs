@@ -563,14 +563,7 @@ async fn list(
     let workloads: Vec<Workload> = client
         .workloads()
         .list_all(query)
-        .try_filter({
-            let mut left = limit;
-            move |_| {
-                let keep = left > 0;
-                left = left.saturating_sub(1);
-                std::future::ready(keep)
-            }
-        })
+        .take(limit)
         .try_collect()
         .await?;
     print_workloads(&workloads, output, out)

@@ -13,10 +13,7 @@ use runai_core::{
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::workloads::{Page, segment};
-
-/// The page size the API uses when a query sets none.
-const DEFAULT_LIMIT: u16 = 50;
+use crate::workloads::{Page, every_page, segment};
 
 /// Projects, clusters and node pools of a [`Client`].
 #[derive(Debug, Clone, Copy)]
@@ -78,13 +75,7 @@ impl Org<'_> {
             call = call.query(key, value);
         }
         let list: ProjectList = call.decode().await?;
-        let offset = query.offset.unwrap_or(0);
-        let limit = usize::from(query.limit.unwrap_or(DEFAULT_LIMIT));
-        let next = list
-            .next
-            .and_then(|n| u32::try_from(n).ok())
-            .filter(|&n| n > offset && list.projects.len() >= limit);
-        Ok(Page::new(list.projects, next))
+        Ok(Page::of_list(query, list.projects, list.next))
     }
 
     /// Every project the query matches, page after page.
@@ -97,17 +88,7 @@ impl Org<'_> {
     /// # Ok(()) }
     /// ```
     pub fn all_projects(&self, query: ListQuery) -> impl Stream<Item = Result<Project>> + '_ {
-        let pages = futures_util::stream::try_unfold(Some(query), move |query| async move {
-            let Some(query) = query else {
-                return Ok(None);
-            };
-            let page = self.projects(&query).await?;
-            let following = page.next.map(|next| query.clone().offset(next));
-            Ok(Some((page.items, following)))
-        });
-        futures_util::TryStreamExt::try_flatten(futures_util::TryStreamExt::map_ok(pages, |items| {
-            futures_util::stream::iter(items.into_iter().map(Ok))
-        }))
+        every_page(query, move |query| async move { self.projects(&query).await })
     }
 
     /// The clusters (`GET /api/v1/clusters`, not paged).

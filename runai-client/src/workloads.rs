@@ -40,6 +40,37 @@ impl<T> Page<T> {
     pub fn new(items: Vec<T>, next: Option<u32>) -> Self {
         Self { items, next }
     }
+
+    /// The page a Run:ai list answered for `query`. `next` is the next offset; a short page
+    /// or a `next` that does not move on ends the list, whatever `next` says.
+    pub(crate) fn of_list(query: &ListQuery, items: Vec<T>, next: Option<i64>) -> Self {
+        let offset = query.offset.unwrap_or(0);
+        let limit = usize::from(query.limit.unwrap_or(DEFAULT_LIMIT));
+        let next = next
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|&n| n > offset && items.len() >= limit);
+        Self::new(items, next)
+    }
+}
+
+/// Every item of a paged list, fetching one page after another with `page`.
+pub(crate) fn every_page<'a, T, F, Fut>(query: ListQuery, page: F) -> impl Stream<Item = Result<T>> + 'a
+where
+    T: 'a,
+    F: Fn(ListQuery) -> Fut + Copy + 'a,
+    Fut: std::future::Future<Output = Result<Page<T>>> + 'a,
+{
+    let pages = futures_util::stream::try_unfold(Some(query), move |query| async move {
+        let Some(query) = query else {
+            return Ok(None);
+        };
+        let fetched = page(query.clone()).await?;
+        let following = fetched.next.map(|next| query.offset(next));
+        Ok(Some((fetched.items, following)))
+    });
+    futures_util::TryStreamExt::try_flatten(futures_util::TryStreamExt::map_ok(pages, |items| {
+        futures_util::stream::iter(items.into_iter().map(Ok))
+    }))
 }
 
 /// How long and how often [`Workloads::wait_for`] looks.
@@ -140,15 +171,7 @@ impl Workloads<'_> {
             call = call.query(key, value);
         }
         let list: WorkloadList = call.decode().await?;
-        let offset = query.offset.unwrap_or(0);
-        let limit = usize::from(query.limit.unwrap_or(DEFAULT_LIMIT));
-        // `next` is the next offset; a short page or a `next` that does not move on ends the
-        // list, whatever `next` says.
-        let next = list
-            .next
-            .and_then(|n| u32::try_from(n).ok())
-            .filter(|&n| n > offset && list.workloads.len() >= limit);
-        Ok(Page::new(list.workloads, next))
+        Ok(Page::of_list(query, list.workloads, list.next))
     }
 
     /// Every workload the query matches, page after page, as a stream.
@@ -161,17 +184,7 @@ impl Workloads<'_> {
     /// # Ok(()) }
     /// ```
     pub fn list_all(&self, query: ListQuery) -> impl Stream<Item = Result<Workload>> + '_ {
-        let pages = futures_util::stream::try_unfold(Some(query), move |query| async move {
-            let Some(query) = query else {
-                return Ok(None);
-            };
-            let page = self.list(&query).await?;
-            let following = page.next.map(|next| query.clone().offset(next));
-            Ok(Some((page.items, following)))
-        });
-        futures_util::TryStreamExt::try_flatten(futures_util::TryStreamExt::map_ok(pages, |items| {
-            futures_util::stream::iter(items.into_iter().map(Ok))
-        }))
+        every_page(query, move |query| async move { self.list(&query).await })
     }
 
     /// The status view of one workload (`GET /api/v1/workloads/{id}`): phase, conditions,

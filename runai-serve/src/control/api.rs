@@ -573,8 +573,9 @@ async fn list_workloads(
             filters.push(filter);
         } else {
             return Err(bad(&format!(
-                "cannot filter by `{}`; use name, projectId, projectName, phase, type, createdAt or submittedBy",
-                filter.field
+                "cannot filter by `{}`; use one of {}",
+                filter.field,
+                LIST_FIELDS.join(", ")
             )));
         }
     }
@@ -619,9 +620,17 @@ async fn list_workloads(
     Ok(axum::Json(body).into_response())
 }
 
+/// The fields the list filters and sorts by (see [`field`]).
+const LIST_FIELDS: &[&str] = &[
+    "name",
+    "projectId",
+    "projectName",
+    "phase",
+    "type",
+    "createdAt",
+    "submittedBy",
+];
+
 fn field_known(name: &str) -> bool {
-    matches!(
-        name,
-        "name" | "projectId" | "projectName" | "phase" | "type" | "createdAt" | "submittedBy"
-    )
+    LIST_FIELDS.contains(&name)
 }

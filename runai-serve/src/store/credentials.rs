@@ -9,7 +9,7 @@ use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, new_id, now, sqlite};
+use super::{Store, StoreError, new_id, now, query_all, sqlite};
 
 /// Fills `bytes` from the system's secure random source.
 pub(crate) fn random(bytes: &mut [u8]) -> Result<(), StoreError> {
@@ -149,6 +149,11 @@ fn hash(salt: &[u8], secret: &str) -> Vec<u8> {
     context.finish().as_ref().to_vec()
 }
 
+/// Whether an insert failed on a unique constraint (the name or key is taken).
+fn is_conflict(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
 /// Equal in time that does not depend on where the inputs differ.
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -214,9 +219,7 @@ impl Store {
         );
         match inserted {
             Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
+            Err(error) if is_conflict(&error) => {
                 return Err(StoreError::Conflict {
                     what: kind.as_str(),
                     name: name.to_owned(),
@@ -285,17 +288,15 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when SQLite fails.
     pub fn credentials(&self, kind: CredentialKind) -> Result<Vec<Credential>, StoreError> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare(&format!(
-                "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE kind = ?1 ORDER BY created_at, id"
-            ))
-            .map_err(sqlite("list credentials"))?;
-        let rows = statement
-            .query_map(params![kind.as_str()], credential_row)
-            .map_err(sqlite("list credentials"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sqlite("list credentials"))?;
+        let sql =
+            format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE kind = ?1 ORDER BY created_at, id");
+        let rows = query_all(
+            &self.lock(),
+            "list credentials",
+            &sql,
+            params![kind.as_str()],
+            credential_row,
+        )?;
         rows.into_iter().map(finish).collect()
     }
 
@@ -328,14 +329,10 @@ impl Store {
         );
         match inserted {
             Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(StoreError::Conflict {
-                    what: "signing key",
-                    name: key.kid.clone(),
-                })
-            }
+            Err(error) if is_conflict(&error) => Err(StoreError::Conflict {
+                what: "signing key",
+                name: key.kid.clone(),
+            }),
             Err(source) => Err(sqlite("store a signing key")(source)),
         }
     }
@@ -353,14 +350,12 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when SQLite fails.
     pub fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare(
-                "SELECT kid, algorithm, private_der, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid",
-            )
-            .map_err(sqlite("list signing keys"))?;
-        statement
-            .query_map([], |row| {
+        query_all(
+            &self.lock(),
+            "list signing keys",
+            "SELECT kid, algorithm, private_der, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid",
+            [],
+            |row| {
                 Ok(SigningKey {
                     kid: row.get(0)?,
                     algorithm: row.get(1)?,
@@ -369,10 +364,8 @@ impl Store {
                     created_at: row.get(4)?,
                     retired_at: row.get(5)?,
                 })
-            })
-            .map_err(sqlite("list signing keys"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sqlite("list signing keys"))
+            },
+        )
     }
 
     /// Stops a key from signing (it keeps verifying).

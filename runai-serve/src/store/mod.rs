@@ -77,6 +77,22 @@ pub(crate) fn sqlite(action: &'static str) -> impl FnOnce(rusqlite::Error) -> St
     move |source| StoreError::Sqlite { action, source }
 }
 
+/// Every row `sql` selects, each read by `row`.
+pub(crate) fn query_all<T>(
+    connection: &Connection,
+    action: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = connection.prepare(sql).map_err(sqlite(action))?;
+    statement
+        .query_map(params, row)
+        .map_err(sqlite(action))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sqlite(action))
+}
+
 /// The store. Cheap to clone; clones share the connection.
 ///
 /// ```

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 use serde_json::Value;
 
-use super::{Store, StoreError, new_id, now, sqlite};
+use super::{Store, StoreError, new_id, now, query_all, sqlite};
 
 /// The API a workload was submitted through.
 ///
@@ -326,17 +326,10 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when SQLite fails or a row is damaged.
     pub fn workloads(&self) -> Result<Vec<WorkloadRecord>, StoreError> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare(&format!(
-                "SELECT {WORKLOAD_COLUMNS} FROM workloads WHERE deleted_at IS NULL ORDER BY created_at, id"
-            ))
-            .map_err(sqlite("list workloads"))?;
-        let rows = statement
-            .query_map([], workload_row)
-            .map_err(sqlite("list workloads"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sqlite("list workloads"))?;
+        let sql = format!(
+            "SELECT {WORKLOAD_COLUMNS} FROM workloads WHERE deleted_at IS NULL ORDER BY created_at, id"
+        );
+        let rows = query_all(&self.lock(), "list workloads", &sql, [], workload_row)?;
         rows.into_iter().map(finish_workload).collect()
     }
 
@@ -345,17 +338,10 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when SQLite fails or a row is damaged.
     pub fn deleting_workloads(&self) -> Result<Vec<WorkloadRecord>, StoreError> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare(&format!(
-                "SELECT {WORKLOAD_COLUMNS} FROM workloads WHERE deleted_at IS NOT NULL AND phase != 'Deleted' ORDER BY deleted_at, id"
-            ))
-            .map_err(sqlite("list deleted workloads"))?;
-        let rows = statement
-            .query_map([], workload_row)
-            .map_err(sqlite("list deleted workloads"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sqlite("list deleted workloads"))?;
+        let sql = format!(
+            "SELECT {WORKLOAD_COLUMNS} FROM workloads WHERE deleted_at IS NOT NULL AND phase != 'Deleted' ORDER BY deleted_at, id"
+        );
+        let rows = query_all(&self.lock(), "list deleted workloads", &sql, [], workload_row)?;
         rows.into_iter().map(finish_workload).collect()
     }
 
@@ -415,17 +401,14 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when SQLite fails or a row is damaged.
     pub fn revisions(&self, workload_id: &str) -> Result<Vec<RevisionRecord>, StoreError> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare(&format!(
-                "SELECT {REVISION_COLUMNS} FROM revisions WHERE workload_id = ?1 ORDER BY number"
-            ))
-            .map_err(sqlite("list revisions"))?;
-        let rows = statement
-            .query_map(params![workload_id], revision_row)
-            .map_err(sqlite("list revisions"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sqlite("list revisions"))?;
+        let sql = format!("SELECT {REVISION_COLUMNS} FROM revisions WHERE workload_id = ?1 ORDER BY number");
+        let rows = query_all(
+            &self.lock(),
+            "list revisions",
+            &sql,
+            params![workload_id],
+            revision_row,
+        )?;
         rows.into_iter().map(finish_revision).collect()
     }
 
@@ -539,15 +522,13 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when SQLite fails.
     pub fn events(&self, workload_id: &str, limit: usize) -> Result<Vec<Event>, StoreError> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare(
-                "SELECT id, workload_id, revision_id, at, kind, reason, message FROM events WHERE workload_id = ?1 ORDER BY id DESC LIMIT ?2",
-            )
-            .map_err(sqlite("list events"))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        statement
-            .query_map(params![workload_id, limit], |row| {
+        query_all(
+            &self.lock(),
+            "list events",
+            "SELECT id, workload_id, revision_id, at, kind, reason, message FROM events WHERE workload_id = ?1 ORDER BY id DESC LIMIT ?2",
+            params![workload_id, limit],
+            |row| {
                 Ok(Event {
                     id: row.get(0)?,
                     workload_id: row.get(1)?,
@@ -557,9 +538,7 @@ impl Store {
                     reason: row.get(5)?,
                     message: row.get(6)?,
                 })
-            })
-            .map_err(sqlite("list events"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sqlite("list events"))
+            },
+        )
     }
 }

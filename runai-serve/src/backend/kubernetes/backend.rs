@@ -424,19 +424,12 @@ impl Backend for KubernetesBackend {
         }
         let api = self.api(&kind, workload);
         let action = || format!("scaling {} {workload} to {replicas}", kind.name());
-        match &kind {
-            Kind::LeaderWorkerSet => {
-                let patch = json!({"spec": {"replicas": replicas}});
-                api.patch_scale(&workload.workload, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| api_error(action(), e))?;
-            }
-            Kind::Described(interface) if interface.scale_subresource => {
-                let patch = json!({"spec": {"replicas": replicas}});
-                api.patch_scale(&workload.workload, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| api_error(action(), e))?;
-            }
+        let spec_replicas = json!({"spec": {"replicas": replicas}});
+        // Kinds with a scale subresource scale through it; others get a merge patch of the
+        // field that holds their replica count.
+        let merge_patch = match &kind {
+            Kind::LeaderWorkerSet => None,
+            Kind::Described(interface) if interface.scale_subresource => None,
             Kind::Described(interface) => {
                 let mut patch = json!({});
                 super::interface::set(&mut patch, &interface.replicas, json!(replicas)).map_err(|what| {
@@ -445,15 +438,10 @@ impl Backend for KubernetesBackend {
                         what,
                     }
                 })?;
-                api.patch(&workload.workload, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| api_error(action(), e))?;
+                Some(patch)
             }
             Kind::Nim if object.pointer("/spec/scale/enabled") != Some(&Value::Bool(true)) => {
-                let patch = json!({"spec": {"replicas": replicas}});
-                api.patch(&workload.workload, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| api_error(action(), e))?;
+                Some(spec_replicas.clone())
             }
             Kind::Knative | Kind::KServe | Kind::Nim => {
                 return Err(BackendError::Unsupported {
@@ -464,7 +452,19 @@ impl Backend for KubernetesBackend {
                     ),
                 });
             }
+        };
+        let params = PatchParams::default();
+        match merge_patch {
+            None => api
+                .patch_scale(&workload.workload, &params, &Patch::Merge(&spec_replicas))
+                .await
+                .map(drop),
+            Some(patch) => api
+                .patch(&workload.workload, &params, &Patch::Merge(&patch))
+                .await
+                .map(drop),
         }
+        .map_err(|e| api_error(action(), e))?;
         self.announce();
         Ok(())
     }
