@@ -22,5 +22,6 @@ pub mod control;
 mod drain;
 pub mod gateway;
 pub mod model_sim;
+pub mod observe;
 mod shared;
 pub mod store;
