@@ -19,6 +19,8 @@
 
 pub mod backend;
 pub mod control;
+#[cfg(feature = "kube")]
+pub mod controller;
 mod drain;
 pub mod gateway;
 pub mod model_sim;
