@@ -27,7 +27,7 @@ token=$(curl -s "http://$api/api/v1/token" -H 'content-type: application/json' \
   | sed 's/.*"accessToken":"\([^"]*\)".*/\1/')
 code=000
 for _ in $(seq 1 1200); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "http://$gateway/default/chat/v1/chat/completions" \
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://$gateway/1/chat/v1/chat/completions" \
     -H "authorization: Bearer $token" -H 'content-type: application/json' \
     -d '{"model":"sim","messages":[{"role":"user","content":"hello"}],"max_tokens":4}')
   [ "$code" = 200 ] && break

@@ -1,42 +1,40 @@
-//! The whole platform in one process: the Run:ai API, the store, the control loop, the local
-//! backend and the inference gateway, with a sample workload running the model simulator.
+//! The whole platform in one process: the Run:ai API, the store, the control loop with the
+//! scheduler and autoscaler, the local backend and the inference gateway, with a sample
+//! workload running the model simulator.
 //!
 //! ```text
-//! cargo run --release --example platform [-- --data-dir runai-data --api 127.0.0.1:8080 --gateway 127.0.0.1:8000]
+//! cargo run --release --example platform [-- --config platform.yaml --data-dir runai-data --api 127.0.0.1:8080 --gateway 127.0.0.1:8000]
 //! ```
 //!
-//! The first start creates the `admin` service account and prints its secret once; every
-//! start prints the URLs and curl commands to get a token, chat with the sample workload
-//! through the gateway, and list workloads.
+//! Without `--config` it runs the embedded default: a described cluster of two 8-GPU nodes
+//! and one project (`default`, id 1) deserving 8 GPUs. The first start creates the `admin`
+//! service account and prints its secret once; every start prints the URLs and curl commands
+//! to get a token, chat with the sample workload through the gateway, and read its metrics.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use runai::serve::backend::{Backend, ImageCommand, LocalBackend, LocalConfig};
-use runai::serve::control::{ApiSettings, ControlApi, ControlLoop, LoopSettings, TokenIssuer};
-use runai::serve::gateway::{AuthConfig, Authenticator, Gateway, GatewayConfig, KeySource};
 use runai::serve::model_sim::{ModelSim, ModelSimConfig};
-use runai::serve::store::{CredentialKind, NewWorkload, Store, WorkloadKind};
-use serde_json::json;
-
-/// The image the sample workload names; the local backend runs it as the model simulator.
-const SIM_IMAGE: &str = "runai/model-sim";
+use runai::serve::platform::{Platform, PlatformConfig, SAMPLE_IMAGE};
 
 #[derive(Debug, Parser)]
 #[command(about = "Runs the whole inference platform on this machine")]
 struct Cli {
-    /// Where the store and the replicas' logs live.
-    #[arg(long, default_value = "runai-data")]
-    data_dir: PathBuf,
-    /// The Run:ai API's address.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    api: SocketAddr,
-    /// The inference gateway's address.
-    #[arg(long, default_value = "127.0.0.1:8000")]
-    gateway: SocketAddr,
+    /// The platform's YAML configuration (cluster, projects, images, timing); every field
+    /// has a default.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where the store and the replicas' logs live (overrides the config).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The Run:ai API's address (overrides the config; port 0 picks a free one).
+    #[arg(long)]
+    api: Option<SocketAddr>,
+    /// The inference gateway's address (overrides the config; port 0 picks a free one).
+    #[arg(long)]
+    gateway: Option<SocketAddr>,
     /// Do not create the sample workload on a fresh store.
     #[arg(long)]
     no_sample: bool,
@@ -81,97 +79,65 @@ async fn model_sim(port: u16, model: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 async fn platform(cli: Cli) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&cli.data_dir).with_context(|| format!("creating {}", cli.data_dir.display()))?;
-    let store = Store::open(cli.data_dir.join("runai.db")).context("opening the store")?;
-    let api_url = format!("http://{}", cli.api);
-    let issuer = TokenIssuer::new(store.clone(), api_url.clone());
-
-    // The admin's secret exists only in this first start's output.
-    let admin = if store
-        .credentials(CredentialKind::ServiceAccount)?
-        .iter()
-        .any(|c| c.name == "admin")
-    {
-        None
-    } else {
-        Some(store.create_credential(CredentialKind::ServiceAccount, "admin", None)?)
+    let mut config = match &cli.config {
+        Some(path) => PlatformConfig::from_file(path)?,
+        None => PlatformConfig::default(),
     };
-
-    // The gateway checks the tokens this control plane issues.
-    let jwks = issuer.jwks().context("making the token signing key")?.to_string();
-    let auth =
-        Authenticator::new(AuthConfig::new(KeySource::Jwks(jwks), api_url.clone()).with_audience("runai"))?;
-    let gateway = Gateway::builder(GatewayConfig::default())
-        .authenticator(auth)
-        .build();
-
-    let exe = std::env::current_exe()?;
-    let mut local = LocalConfig::default();
-    local.log_dir = cli.data_dir.join("logs");
-    local.images.insert(
-        SIM_IMAGE.to_owned(),
-        ImageCommand::new(format!("{} model-sim --port $(PORT)", exe.display())),
-    );
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(local));
-    let control = ControlLoop::new(store.clone(), Arc::clone(&backend), LoopSettings::default())
-        .with_gateway(gateway.clone());
-
-    if !cli.no_sample && store.workloads()?.is_empty() {
-        let spec = json!({
-            "image": SIM_IMAGE,
-            "servingPort": {"container": 8000, "authorizationType": "authenticatedUsers"},
-            "autoscaling": {"minReplicas": 1, "maxReplicas": 2},
-        });
-        store.create_workload(&NewWorkload::new(
-            "default",
-            "chat",
-            WorkloadKind::Inference,
-            spec,
-        ))?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
     }
-
-    let api = tokio::net::TcpListener::bind(cli.api)
-        .await
-        .with_context(|| format!("listening on {} (pass --api to use another address)", cli.api))?;
-    let gateway_listener = tokio::net::TcpListener::bind(cli.gateway)
-        .await
-        .with_context(|| {
-            format!(
-                "listening on {} (pass --gateway to use another address)",
-                cli.gateway
-            )
-        })?;
-    let router = ControlApi::new(store, issuer, ApiSettings::default()).router();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let loop_task = tokio::spawn(async move { control.run(stopped).await });
-    let api_task = tokio::spawn(async move {
-        axum::serve(api, router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-    });
-    let gateway_task = tokio::spawn(gateway.serve(gateway_listener, shutdown_signal()));
-
-    print_welcome(&cli, &api_url, admin.as_ref());
+    if let Some(api) = cli.api {
+        config.api = api;
+    }
+    if let Some(gateway) = cli.gateway {
+        config.gateway = gateway;
+    }
+    if cli.no_sample {
+        config.sample_workload = false;
+    }
+    // The sample image runs as this very program's model simulator, unless configured.
+    let exe = std::env::current_exe()?;
+    config
+        .images
+        .entry(SAMPLE_IMAGE.to_owned())
+        .or_insert_with(|| format!("{} model-sim --port $(PORT)", exe.display()));
+    let project = config
+        .cluster
+        .projects
+        .first()
+        .map_or_else(|| "1".to_owned(), |p| p.id.as_str().to_owned());
+    let data_dir = config.data_dir.clone();
+    let platform = Platform::start(config).await.context("starting the platform")?;
+    print_welcome(&platform, &data_dir, &project);
     shutdown_signal().await;
-    let _ = stop.send(true);
-    let _ = loop_task.await;
-    let _ = api_task.await;
-    let _ = gateway_task.await;
+    platform.shutdown().await;
     Ok(())
 }
 
-fn print_welcome(cli: &Cli, api_url: &str, admin: Option<&runai::serve::store::IssuedCredential>) {
-    let gateway_url = format!("http://{}", cli.gateway);
+fn print_welcome(platform: &Platform, data_dir: &std::path::Path, project: &str) {
+    let (api_url, gateway_url) = (platform.api_url(), platform.gateway_url());
     println!("runai platform");
     println!("  Run:ai API   {api_url}");
     println!("  gateway      {gateway_url}");
-    println!("  data         {}", cli.data_dir.display());
-    let (id, secret) = match admin {
+    println!("  data         {}", data_dir.display());
+    let (id, secret) = match platform.admin() {
         Some(admin) => {
             println!("\nadmin service account (the secret is shown only now; keep it):");
             println!("  client id      {}", admin.credential.client_id);
@@ -191,9 +157,14 @@ fn print_welcome(cli: &Cli, api_url: &str, admin: Option<&runai::serve::store::I
     );
     println!("\nchat with the sample workload through the gateway:");
     println!(
-        "  curl -s {gateway_url}/default/chat/v1/chat/completions -H \"authorization: Bearer $TOKEN\" \\\n    -H 'content-type: application/json' -d '{{\"model\":\"sim\",\"messages\":[{{\"role\":\"user\",\"content\":\"hello\"}}]}}'"
+        "  curl -s {gateway_url}/{project}/chat/v1/chat/completions -H \"authorization: Bearer $TOKEN\" \\\n    -H 'content-type: application/json' -d '{{\"model\":\"sim\",\"messages\":[{{\"role\":\"user\",\"content\":\"hello\"}}]}}'"
     );
-    println!("\nlist workloads:");
+    println!("\nlist workloads, then read one's metrics (its id is in the list):");
     println!("  curl -s {api_url}/api/v1/workloads -H \"authorization: Bearer $TOKEN\"");
+    println!(
+        "  curl -s \"{api_url}/api/v1/workloads/inferences/$ID/metrics?metricType=THROUGHPUT,LATENCY\" -H \"authorization: Bearer $TOKEN\""
+    );
     println!("\nCtrl-C stops the platform and every replica.");
+    // Scripts and tests wait for this line.
+    println!("ready");
 }

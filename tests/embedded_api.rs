@@ -227,3 +227,90 @@ async fn workloads_are_listed_filtered_sorted_and_paged() {
     assert!(error.to_string().contains("cannot filter by `gpu`"), "{error}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn fixture<T: serde::de::DeserializeOwned + schemars::JsonSchema>(name: &str) -> T {
+    let path = format!(
+        "{}/runai-core/tests/fixtures/requests/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    runai::core::parse::strict(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn distributed_inference_and_nim_services_are_served_like_inference() {
+    let (url, id, secret, dir) = control_plane("services").await;
+    let client = Client::builder(&url)
+        .credentials(Credentials::client_credentials(id, secret))
+        .build()
+        .unwrap();
+
+    // Distributed inference: create, read, a replica change that makes no revision, delete.
+    let request: runai::core::DistributedInferenceCreationRequest =
+        fixture("distributed-inference-create.json");
+    let created = client.distributed_inferences().create(&request).await.unwrap();
+    let workload_id = created.meta.workload_id.to_string();
+    assert_eq!(created.meta.name, "llama-3-1-405b-fp8");
+    assert_eq!(created.spec.as_ref().unwrap().workers, Some(1));
+    let scaled = client
+        .distributed_inferences()
+        .set_replicas(&workload_id, 3)
+        .await
+        .unwrap();
+    assert_eq!(scaled.spec.unwrap().replicas, Some(3));
+    let read = client.distributed_inferences().get(&workload_id).await.unwrap();
+    assert_eq!(read.spec.unwrap().replicas, Some(3));
+    // The inference endpoints do not answer for it.
+    let error = client.inferences().get(&workload_id).await.unwrap_err();
+    assert_eq!(error.status(), Some(404), "{error}");
+    client
+        .distributed_inferences()
+        .delete(&workload_id)
+        .await
+        .unwrap();
+    let error = client
+        .distributed_inferences()
+        .get(&workload_id)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(404), "{error}");
+
+    // NIM services: create, read, update (a new revision), delete through /api/v2/workloads.
+    let request: runai::core::NimServiceCreateRequest = fixture("nim-service-create.json");
+    let created = client.nim_services().create(&request).await.unwrap();
+    let nim_id = created.metadata.id.to_string();
+    assert_eq!(created.metadata.name, request.metadata.name);
+    assert_eq!(created.metadata.gvk.kind, "NIMService");
+    let mut spec = created.spec.clone();
+    spec.replicas = Some(2);
+    let updated = client
+        .nim_services()
+        .update(&nim_id, &runai::core::NimServiceUpdateRequest { spec })
+        .await
+        .unwrap();
+    assert_eq!(updated.spec.replicas, Some(2));
+    assert_eq!(
+        client.nim_services().get(&nim_id).await.unwrap().spec.replicas,
+        Some(2)
+    );
+    client.nim_services().delete(&nim_id).await.unwrap();
+    let error = client.nim_services().get(&nim_id).await.unwrap_err();
+    assert_eq!(error.status(), Some(404), "{error}");
+
+    // The organisation as configured (here: none described, so only the cluster and the
+    // default node pool).
+    let clusters = client.org().clusters().await.unwrap();
+    assert_eq!(clusters.len(), 1);
+    assert_eq!(clusters[0].name, "local");
+    let pools = client.org().node_pools().await.unwrap();
+    assert_eq!(pools[0].name, "default");
+    assert!(
+        client
+            .org()
+            .projects(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

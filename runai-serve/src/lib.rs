@@ -1,13 +1,16 @@
 //! The runtime of a GPU inference platform.
 //!
-//! This crate holds the inference [`gateway`] (routing, authentication and access policies,
-//! TLS, queueing, balancing, streaming proxying and token-level metrics), the deployment
-//! [`backend`]s (the contract, and the local backend that runs replicas as supervised child
-//! processes) and [`model_sim`],
-//! an OpenAI-compatible model-server simulator with vLLM's metric names and configurable time
-//! to first token, inter-token latency, concurrency and error rate. The gateway's tests and
-//! benchmarks run against it, and so can anyone who wants an inference endpoint without a
-//! GPU.
+//! This crate holds the all-in-one [`platform`] (store, Run:ai API, control loop, local
+//! backend and gateway in one process), the embedded control plane ([`store`],
+//! [`control`]), resource and model metrics ([`observe`]), the inference [`gateway`]
+//! (routing, authentication and access policies, TLS, queueing, balancing, an activator,
+//! streaming proxying and token-level metrics), the deployment [`backend`]s (the contract,
+//! the local backend that runs replicas as supervised child processes, and with the `kube`
+//! feature the Kubernetes backend and the `InferenceWorkload` controller) and
+//! [`model_sim`], an OpenAI-compatible model-server simulator with vLLM's metric names and
+//! configurable time to first token, inter-token latency, concurrency and error rate. The
+//! gateway's tests and benchmarks run against it, and so can anyone who wants an inference
+//! endpoint without a GPU.
 //!
 //! ```no_run
 //! use runai_serve::model_sim::{ModelSim, ModelSimConfig};
@@ -25,5 +28,6 @@ mod drain;
 pub mod gateway;
 pub mod model_sim;
 pub mod observe;
+pub mod platform;
 mod shared;
 pub mod store;

@@ -12,8 +12,9 @@ use runai_serve::gateway::{Gateway, GatewayConfig, WorkloadKey};
 use runai_serve::store::{NewWorkload, Store, WorkloadKind, WorkloadRecord};
 use serde_json::{Value, json};
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("runai-control-loop-{}", std::process::id()));
+/// A fresh folder for one test (tests run in parallel, so each has its own).
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("runai-control-loop-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -60,7 +61,7 @@ async fn until(
 
 #[tokio::test]
 async fn workloads_run_roll_over_survive_a_bad_update_and_are_deleted() {
-    let dir = scratch();
+    let dir = scratch("rollover");
     let store = Store::open(dir.join("runai.db")).unwrap();
     let backend = Arc::new(backend(&dir));
     let settings = LoopSettings::default()
@@ -166,7 +167,7 @@ async fn workloads_run_roll_over_survive_a_bad_update_and_are_deleted() {
 
 #[tokio::test]
 async fn a_spec_the_backend_cannot_run_fails_with_the_reason() {
-    let dir = scratch().with_extension("bad");
+    let dir = scratch("bad-spec");
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::open(dir.join("runai.db")).unwrap();
     let control = ControlLoop::new(store.clone(), Arc::new(backend(&dir)), LoopSettings::default());

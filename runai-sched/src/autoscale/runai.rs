@@ -97,6 +97,29 @@ impl RunaiAutoscaler {
         }
     }
 
+    /// The same autoscaler with Knative's cluster-wide timing changed: the stable window (6
+    /// to 3600 s; the panic window stays 10 % of it) and the grace period before the last
+    /// replica goes. Only request-driven (KPA) scaling reads them.
+    ///
+    /// ```
+    /// use runai_core::spec::AutoScaling;
+    /// use runai_sched::autoscale::RunaiAutoscaler;
+    /// let spec = AutoScaling { min_replicas: Some(0), max_replicas: Some(2), ..Default::default() };
+    /// let scaler = RunaiAutoscaler::new(&spec.resolve()).with_kpa_timing(6, 2);
+    /// # drop(scaler);
+    /// ```
+    #[must_use]
+    pub fn with_kpa_timing(mut self, stable_window_s: u32, scale_to_zero_grace_s: u32) -> Self {
+        if let Mode::Kpa { kpa, .. } = &mut self.mode {
+            *kpa = Kpa::new(KpaConfig {
+                stable_window_s: stable_window_s.clamp(6, 3600),
+                scale_to_zero_grace_s,
+                ..kpa.config().clone()
+            });
+        }
+        self
+    }
+
     /// KPA settings for a request-driven metric with per-replica `threshold`.
     fn kpa_config(spec: &ResolvedAutoscaling, threshold: f64) -> KpaConfig {
         // A hard concurrency limit caps the target, as containerConcurrency caps Knative's.

@@ -144,6 +144,9 @@ pub struct ReplicaStatus {
     pub restarts: u32,
     /// The last thing that went wrong, in words.
     pub last_error: Option<String>,
+    /// Its running processes, each the leader of the process group it started (the local
+    /// backend's; empty elsewhere), for resource metrics.
+    pub pids: Vec<u32>,
 }
 
 /// One revision's status, as the control loop reads it.

@@ -8,15 +8,21 @@
 //! minutes by default) it is stopped and marked failed with the reason, and the old one keeps
 //! serving. Deleted workloads are stopped, then marked `Deleted`.
 //!
-//! Admission and placement by the scheduler and the autoscaler's replica counts come in on
-//! top of this loop; today a revision runs its spec's initial replica count.
+//! Replica counts come from the autoscaler (every pass, on the gateway's measurements) and
+//! are granted by admission (the scheduler over the platform's cluster description: quotas,
+//! priority, gangs, preemption); without a cluster description every wanted replica runs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use runai_core::cluster::Cluster;
 use runai_core::{DistributedInferenceSpec, InferenceSpec, NimServiceSpec, Phase};
 use tokio::sync::watch;
+
+use super::admission::{Admission, Admitted, Decisions, Demand};
+use super::autoscale::{Autoscaling, Wakeups};
+use super::collect::Collector;
 
 use crate::backend::{Backend, BackendError, Deployment, RevisionStatus, WorkloadSpec};
 use crate::gateway::{AccessPolicy, Gateway, RevisionEndpoints, WorkloadKey};
@@ -47,6 +53,9 @@ pub struct LoopSettings {
     pub interval: Duration,
     /// How long a new revision may take to become ready before the update is abandoned.
     pub rollout_deadline: Duration,
+    /// Knative's stable window and scale-to-zero grace period in seconds, when not the
+    /// defaults (60 and 30): shorter ones scale to zero sooner.
+    pub kpa_timing: Option<(u32, u32)>,
 }
 
 impl Default for LoopSettings {
@@ -55,6 +64,7 @@ impl Default for LoopSettings {
         Self {
             interval: Duration::from_secs(2),
             rollout_deadline: Duration::from_secs(600),
+            kpa_timing: None,
         }
     }
 }
@@ -83,6 +93,19 @@ impl LoopSettings {
         self.rollout_deadline = deadline;
         self
     }
+
+    /// Sets Knative's stable window (6 to 3600 s) and the grace period before the last
+    /// replica of an idle workload goes.
+    ///
+    /// ```
+    /// let settings = runai_serve::control::LoopSettings::default().kpa_timing(6, 2);
+    /// assert_eq!(settings.kpa_timing, Some((6, 2)));
+    /// ```
+    #[must_use]
+    pub fn kpa_timing(mut self, stable_window_s: u32, scale_to_zero_grace_s: u32) -> Self {
+        self.kpa_timing = Some((stable_window_s, scale_to_zero_grace_s));
+        self
+    }
 }
 
 /// The control loop over a store and a backend.
@@ -108,6 +131,26 @@ pub struct ControlLoop {
     started: Arc<Mutex<HashMap<String, Instant>>>,
     /// Where traffic is routed to the serving revisions, when one is attached.
     gateway: Option<Gateway>,
+    /// The scheduler's state, when the platform describes a cluster.
+    admission: Option<Arc<Mutex<Admission>>>,
+    /// Every workload's autoscaler.
+    autoscaling: Arc<Mutex<Autoscaling>>,
+    /// Requests waiting at zero, reported by the gateway's activator.
+    wakeups: Wakeups,
+    /// Records metrics for the API, when attached.
+    collector: Option<Collector>,
+}
+
+/// What one pass decided for one workload before applying it.
+struct Plan {
+    record: WorkloadRecord,
+    revisions: Vec<RevisionRecord>,
+    /// Index of the revision to run in `revisions`.
+    target: usize,
+    spec: WorkloadSpec,
+    statuses: Vec<RevisionStatus>,
+    /// Replicas the autoscaler (or the spec) wants of the target.
+    wanted: u32,
 }
 
 impl std::fmt::Debug for ControlLoop {
@@ -134,31 +177,48 @@ fn key(record: &WorkloadRecord) -> WorkloadKey {
     WorkloadKey::new(record.project_id.clone(), record.name.clone())
 }
 
-/// The revision's spec as the backend takes it, and its replica count.
-fn deployment_spec(kind: WorkloadKind, spec: &serde_json::Value) -> Result<(WorkloadSpec, u32), String> {
+/// How a revision's replica count is decided.
+enum Sizing {
+    /// A fixed count (distributed groups, NIM replicas).
+    Fixed(u32),
+    /// By the autoscaler, with these settings.
+    Autoscaled(runai_core::spec::ResolvedAutoscaling),
+}
+
+/// The revision's spec as the backend takes it, and how its replica count is decided.
+fn deployment_spec(kind: WorkloadKind, spec: &serde_json::Value) -> Result<(WorkloadSpec, Sizing), String> {
     let parsed = |e: serde_json::Error| format!("the stored spec does not parse: {e}");
     Ok(match kind {
         WorkloadKind::Distributed => {
             let spec: DistributedInferenceSpec = serde_json::from_value(spec.clone()).map_err(parsed)?;
             let groups = spec.replicas.map_or(1, |r| u32::try_from(r).unwrap_or(0));
-            (spec.into(), groups)
+            (spec.into(), Sizing::Fixed(groups))
         }
         WorkloadKind::Nim => {
             let spec: NimServiceSpec = serde_json::from_value(spec.clone()).map_err(parsed)?;
             let replicas = spec.replicas.map_or(1, |r| u32::try_from(r).unwrap_or(0));
-            (spec.into(), replicas)
+            (spec.into(), Sizing::Fixed(replicas))
         }
         _ => {
             let spec: InferenceSpec = serde_json::from_value(spec.clone()).map_err(parsed)?;
-            let replicas = spec
-                .autoscaling
-                .clone()
-                .unwrap_or_default()
-                .resolve()
-                .initial_replicas;
-            (spec.into(), replicas)
+            let autoscaling = spec.autoscaling.clone().unwrap_or_default().resolve();
+            (spec.into(), Sizing::Autoscaled(autoscaling))
         }
     })
+}
+
+/// The position of a workload in submission order, for the scheduler's first-come order.
+fn submission_order(records: &[WorkloadRecord]) -> HashMap<&str, u64> {
+    let mut order: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r.created_at.as_str(), r.id.as_str()))
+        .collect();
+    order.sort_unstable();
+    order
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, id))| (id, i as u64))
+        .collect()
 }
 
 impl ControlLoop {
@@ -171,7 +231,45 @@ impl ControlLoop {
             settings,
             started: Arc::default(),
             gateway: None,
+            admission: None,
+            autoscaling: Arc::new(Mutex::new(Autoscaling::new(settings.kpa_timing))),
+            wakeups: Wakeups::default(),
+            collector: None,
         }
+    }
+
+    /// Records every workload's and replica's metrics into `series` every few seconds (the
+    /// series the API's metrics endpoints read): throughput and latency, pod counts, CPU and
+    /// memory, GPU use where NVML is available, and the model server's own metrics.
+    #[must_use]
+    pub fn with_metrics(mut self, series: crate::observe::MetricSeries) -> Self {
+        self.collector = Some(Collector::new(series));
+        self
+    }
+
+    /// Admits and places replicas on `cluster` (nodes, GPUs, topology, projects and their
+    /// quotas) with `runai-sched`'s engine: what does not fit waits in `Pending` with the
+    /// reason, and higher-priority work may preempt preemptible replicas.
+    #[must_use]
+    pub fn with_cluster(mut self, cluster: Cluster) -> Self {
+        self.admission = Some(Arc::new(Mutex::new(Admission::new(cluster))));
+        self
+    }
+
+    /// Scales workloads from zero when the gateway's activator reports a waiting request
+    /// (give the same [`Wakeups`] to the gateway's activator).
+    #[must_use]
+    pub fn with_wakeups(mut self, wakeups: Wakeups) -> Self {
+        self.wakeups = wakeups;
+        self
+    }
+
+    /// The cluster the loop schedules onto, when it has one.
+    #[must_use]
+    pub fn cluster(&self) -> Option<Cluster> {
+        self.admission
+            .as_ref()
+            .map(|a| a.lock().unwrap_or_else(PoisonError::into_inner).cluster().clone())
     }
 
     /// Routes each workload's traffic through `gateway` to its serving revision: the old
@@ -193,6 +291,7 @@ impl ControlLoop {
             tokio::select! {
                 _ = stop.changed() => {}
                 _ = changes.changed() => {}
+                () = self.wakeups.notified() => {}
                 () = tokio::time::sleep(self.settings.interval) => {}
             }
         }
@@ -208,6 +307,9 @@ impl ControlLoop {
             if let Some(gateway) = &self.gateway {
                 gateway.remove_workload(&key(&record));
             }
+            if let Some(collector) = &self.collector {
+                collector.forget(&record.id);
+            }
             match self.backend.delete(&key(&record), None).await {
                 Ok(()) => self.store.set_phase(&record.id, "Deleted", None)?,
                 Err(error) => self
@@ -215,24 +317,128 @@ impl ControlLoop {
                     .set_phase(&record.id, "Deleting", Some(&error.to_string()))?,
             }
         }
-        for record in self.store.workloads()? {
-            self.reconcile_one(&record).await?;
+        let records = self.store.workloads()?;
+        let collect = self.collector.as_ref().filter(|c| c.due());
+        let mut plans = Vec::with_capacity(records.len());
+        for record in &records {
+            if let Some(plan) = self.plan(record, collect).await? {
+                plans.push(plan);
+            }
+        }
+        let live: HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        self.autoscaling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(&live);
+        let decisions = self.admit(&records, &plans);
+        for eviction in &decisions.evicted {
+            let by = records
+                .iter()
+                .find(|r| r.id == eviction.for_workload)
+                .map_or(eviction.for_workload.as_str(), |r| r.name.as_str());
+            let message = format!("a replica was evicted for workload {by}: {}", eviction.reason);
+            self.store
+                .record_event(&eviction.workload, None, "Warning", "Preempted", &message)?;
+        }
+        for plan in &plans {
+            let target = &plan.revisions[plan.target];
+            let admitted = decisions
+                .admitted
+                .get(&(plan.record.id.clone(), revision_name(target)))
+                .cloned()
+                .unwrap_or(Admitted {
+                    replicas: plan.wanted,
+                    waiting: None,
+                });
+            self.reconcile_one(plan, &admitted).await?;
         }
         Ok(())
     }
 
-    async fn reconcile_one(&self, record: &WorkloadRecord) -> Result<(), ControlError> {
+    /// Reads a workload's revisions and status and decides how many replicas it wants;
+    /// `None` when it cannot run (its phase then says why).
+    async fn plan(
+        &self,
+        record: &WorkloadRecord,
+        collect: Option<&Collector>,
+    ) -> Result<Option<Plan>, ControlError> {
         let revisions = self.store.revisions(&record.id)?;
-        let Some(target) = revisions.iter().rev().find(|r| r.phase != "Failed") else {
-            return self.set_phase(record, Phase::Failed.as_str(), Some("every revision failed"));
+        let Some(target) = revisions.iter().rposition(|r| r.phase != "Failed") else {
+            self.set_phase(record, Phase::Failed.as_str(), Some("every revision failed"))?;
+            return Ok(None);
+        };
+        let (spec, sizing) = match deployment_spec(record.kind, &revisions[target].spec) {
+            Ok(parsed) => parsed,
+            Err(message) => {
+                self.set_phase(record, Phase::Failed.as_str(), Some(&message))?;
+                return Ok(None);
+            }
         };
         let workload = key(record);
-        let (spec, replicas) = match deployment_spec(record.kind, &target.spec) {
-            Ok(parsed) => parsed,
-            Err(message) => return self.set_phase(record, Phase::Failed.as_str(), Some(&message)),
+        let statuses = self.backend.status(&workload).await?;
+        let summary = self.gateway.as_ref().and_then(|g| g.summary(&workload));
+        if let Some(collector) = collect {
+            collector.collect(&record.id, &statuses, summary.as_ref()).await;
+        }
+        let wanted = match sizing {
+            Sizing::Fixed(replicas) => replicas,
+            Sizing::Autoscaled(autoscaling) => {
+                let ready: u32 = statuses.iter().map(|s| s.ready).max().unwrap_or(0);
+                let woken = self.wakeups.wanted(&workload, ready);
+                self.autoscaling
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .decide(&record.id, &autoscaling, summary.as_ref(), ready, woken)
+                    .replicas
+            }
         };
+        Ok(Some(Plan {
+            record: record.clone(),
+            revisions,
+            target,
+            spec,
+            statuses,
+            wanted,
+        }))
+    }
+
+    /// Asks the scheduler for every plan's replicas, and for the replicas older revisions
+    /// still run during a rollout.
+    fn admit(&self, records: &[WorkloadRecord], plans: &[Plan]) -> Decisions {
+        let Some(admission) = &self.admission else {
+            return Decisions::default();
+        };
+        let mut admission = admission.lock().unwrap_or_else(PoisonError::into_inner);
+        let order = submission_order(records);
+        let mut demands: Vec<Demand> = Vec::new();
+        for plan in plans {
+            let created = order.get(plan.record.id.as_str()).copied().unwrap_or(0);
+            let target = &plan.revisions[plan.target];
+            demands.push(admission.demand(
+                &plan.record,
+                &revision_name(target),
+                &target.spec,
+                plan.wanted,
+                created,
+            ));
+            for old in plan.revisions.iter().filter(|r| r.number < target.number) {
+                let name = revision_name(old);
+                if let Some(status) = plan.statuses.iter().find(|s| s.revision == name) {
+                    demands.push(admission.demand(&plan.record, &name, &old.spec, status.desired, created));
+                }
+            }
+        }
+        admission.admit(&demands)
+    }
+
+    async fn reconcile_one(&self, plan: &Plan, admitted: &Admitted) -> Result<(), ControlError> {
+        let record = &plan.record;
+        let revisions = &plan.revisions;
+        let target = &revisions[plan.target];
+        let workload = key(record);
         let name = revision_name(target);
-        let deployment = Deployment::new(workload.clone(), name.clone(), spec, replicas);
+        let replicas = admitted.replicas.min(plan.wanted);
+        let deployment = Deployment::new(workload.clone(), name.clone(), plan.spec.clone(), replicas);
         if let Err(error) = self.backend.apply(&deployment).await {
             self.store
                 .set_revision_phase(&target.id, "Failed", Some(&error.to_string()))?;
@@ -244,6 +450,7 @@ impl ControlLoop {
             .unwrap_or_else(PoisonError::into_inner)
             .entry(target.id.clone())
             .or_insert_with(Instant::now);
+        // Read again: the apply may have started or stopped replicas.
         let statuses = self.backend.status(&workload).await?;
         let status_of = |name: &str| statuses.iter().find(|s| s.revision == name);
         let current = status_of(&name).cloned().unwrap_or_default();
@@ -256,6 +463,21 @@ impl ControlLoop {
             .any(|r| status_of(&revision_name(r)).is_some_and(|s| s.ready > 0));
         self.route(record, target, &name, &statuses);
 
+        if !serving_older && plan.wanted > 0 && replicas == 0 {
+            // Nothing may run yet: the scheduler says why.
+            let why = admitted
+                .waiting
+                .as_deref()
+                .unwrap_or("waiting for room in the cluster");
+            self.store
+                .set_revision_phase(&target.id, Phase::Pending.as_str(), Some(why))?;
+            return self.set_phase(record, Phase::Pending.as_str(), Some(why));
+        }
+        if !serving_older && plan.wanted == 0 {
+            // Scaled to zero: the gateway's activator holds the next request and wakes it.
+            let message = "scaled to zero; the next request starts a replica";
+            return self.set_phase(record, Phase::Running.as_str(), Some(message));
+        }
         if current.phase == Phase::Running || current.ready >= current.desired.max(1) {
             // The new revision is ready: the old ones drain and stop.
             for old in &older {
@@ -264,7 +486,11 @@ impl ControlLoop {
                 self.store.set_revision_phase(&old.id, "Stopped", Some(&reason))?;
             }
             self.set_revision_phase(target, &current)?;
-            return self.set_phase(record, current.phase.as_str(), Some(&ready_message(&current)));
+            let mut message = ready_message(&current);
+            if let Some(why) = admitted.waiting.as_deref().filter(|_| replicas < plan.wanted) {
+                message = format!("{message}; {} more wait: {why}", plan.wanted - replicas);
+            }
+            return self.set_phase(record, current.phase.as_str(), Some(&message));
         }
         if serving_older && first_applied.elapsed() > self.settings.rollout_deadline {
             // Abandon the update: the old revision keeps serving.
@@ -311,11 +537,9 @@ impl ControlLoop {
         let workload = key(record);
         // Access first: a workload whose policy needs tokens is never routed by a gateway that
         // cannot check them.
-        if let Ok(spec) = serde_json::from_value::<InferenceSpec>(target.spec.clone())
-            && let Some(port) = &spec.serving_port
-            && gateway
-                .set_access(&workload, AccessPolicy::from_serving_port(port))
-                .is_err()
+        if gateway
+            .set_access(&workload, access_policy(record.kind, &target.spec))
+            .is_err()
         {
             gateway.remove_workload(&workload);
             return;
@@ -366,6 +590,28 @@ impl ControlLoop {
         }
         Ok(())
     }
+}
+
+/// Who may call a workload, from its spec's serving port. A NIM service's port has no
+/// access fields: it is public, as the NIM operator exposes it.
+fn access_policy(kind: WorkloadKind, spec: &serde_json::Value) -> AccessPolicy {
+    let port = match kind {
+        WorkloadKind::Distributed => serde_json::from_value::<DistributedInferenceSpec>(spec.clone())
+            .ok()
+            .and_then(|s| s.serving_port)
+            .map(|port| runai_core::spec::ServingPort {
+                authorization_type: port.authorization_type.map(Into::into),
+                authorized_users: port.authorized_users,
+                authorized_groups: port.authorized_groups,
+                ..runai_core::spec::ServingPort::default()
+            }),
+        WorkloadKind::Nim => None,
+        _ => serde_json::from_value::<InferenceSpec>(spec.clone())
+            .ok()
+            .and_then(|s| s.serving_port),
+    };
+    port.as_ref()
+        .map_or_else(AccessPolicy::public, AccessPolicy::from_serving_port)
 }
 
 fn ready_message(status: &RevisionStatus) -> String {

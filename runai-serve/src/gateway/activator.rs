@@ -77,6 +77,16 @@ impl Activator {
         }
     }
 
+    /// Requests held for `key` now.
+    pub(crate) fn held(&self, key: &WorkloadKey) -> usize {
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Holds a request for `key` until a replica is ready, the timeout passes or the
     /// workload is removed.
     pub(crate) async fn hold(

@@ -629,7 +629,23 @@ impl Gateway {
     pub fn summary(&self, workload: &WorkloadKey) -> Option<WorkloadSummary> {
         let endpoints = self.inner.endpoints.load();
         let backend = endpoints.get(workload)?;
-        Some(backend.stats.rolling.summarize(workload, Instant::now()))
+        let mut summary = backend.stats.rolling.summarize(workload, Instant::now());
+        summary.concurrency = self.concurrency(workload, backend);
+        Some(summary)
+    }
+
+    /// Requests of `workload` in flight now, queued, or held at zero.
+    fn concurrency(&self, workload: &WorkloadKey, backend: &Backend) -> u64 {
+        let at_replicas: usize = backend
+            .replicas()
+            .map(|r| r.outstanding() + r.admission.queued())
+            .sum();
+        let held = self
+            .inner
+            .activator
+            .as_ref()
+            .map_or(0, |activator| activator.held(workload));
+        (at_replicas + held) as u64
     }
 
     /// Every known workload's summary over the last minute, sorted by workload.
@@ -638,7 +654,11 @@ impl Gateway {
         let endpoints = self.inner.endpoints.load();
         let mut all: Vec<_> = endpoints
             .iter()
-            .map(|(key, backend)| backend.stats.rolling.summarize(key, now))
+            .map(|(key, backend)| {
+                let mut summary = backend.stats.rolling.summarize(key, now);
+                summary.concurrency = self.concurrency(key, backend);
+                summary
+            })
             .collect();
         all.sort_by_cached_key(|s| s.workload.to_string());
         all

@@ -77,6 +77,9 @@ pub struct WorkloadSummary {
     pub time_to_first_token: Option<Percentiles>,
     /// Completion tokens per second of the window.
     pub output_tokens_per_second: f64,
+    /// Requests in flight now: at replicas, queued in front of them, and held by the
+    /// activator while the workload is at zero (the autoscaler's concurrency).
+    pub concurrency: u64,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -186,6 +189,7 @@ impl Rolling {
             latency: percentiles(&latency),
             time_to_first_token: percentiles(&ttft),
             output_tokens_per_second: per_second(tokens),
+            concurrency: 0,
         }
     }
 }

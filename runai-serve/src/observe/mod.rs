@@ -55,6 +55,7 @@ pub use prometheus::{InstantSample, PrometheusClient, RangeSeries};
 pub use promql::{LabelledQuery, PodSelector, promql_for};
 pub use scrape::{Scraper, scrape};
 pub use series::{
-    MAX_SAMPLES_PER_QUERY, Measurement, MeasurementValue, MetricSeries, MetricsResponse, SeriesLimits,
+    LatestSample, MAX_SAMPLES_PER_QUERY, Measurement, MeasurementValue, MetricSeries, MetricsResponse,
+    SeriesLimits,
 };
 pub use timestamp::{format_timestamp, parse_timestamp};

@@ -32,6 +32,25 @@ impl Default for SeriesLimits {
     }
 }
 
+/// The newest sample of one series (see [`MetricSeries::latest`]).
+///
+/// ```
+/// use runai_serve::observe::{LatestSample, MetricType};
+/// let sample = LatestSample { workload: "w-1".into(), pod: None, metric: MetricType::PodCount, value: 2.0 };
+/// assert_eq!(sample.metric.as_str(), "POD_COUNT");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatestSample {
+    /// The workload id.
+    pub workload: String,
+    /// The replica, for a per-replica series.
+    pub pod: Option<String>,
+    /// The metric type.
+    pub metric: MetricType,
+    /// The value.
+    pub value: f64,
+}
+
 /// The Run:ai `MetricsResponse`: one measurement per requested metric type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsResponse {
@@ -185,6 +204,39 @@ impl MetricSeries {
         self.lock()
             .series
             .retain(|key, _| key.workload != workload || key.pod.as_deref() != Some(pod));
+    }
+
+    /// The newest sample of every series, sorted by workload, pod and type: what a
+    /// Prometheus scrape of the platform shows.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use runai_serve::observe::{MetricSeries, MetricType};
+    /// let series = MetricSeries::default();
+    /// series.record("w-1", Some("rev-1-0"), MetricType::CpuUsageCores, SystemTime::now(), 0.5);
+    /// series.record("w-1", Some("rev-1-0"), MetricType::CpuUsageCores, SystemTime::now(), 0.75);
+    /// let latest = series.latest();
+    /// assert_eq!(latest.len(), 1);
+    /// assert_eq!(latest[0].value, 0.75);
+    /// ```
+    #[must_use]
+    pub fn latest(&self) -> Vec<LatestSample> {
+        let store = self.lock();
+        let mut latest: Vec<LatestSample> = store
+            .series
+            .iter()
+            .filter_map(|(key, ring)| {
+                ring.back().map(|sample| LatestSample {
+                    workload: key.workload.clone(),
+                    pod: key.pod.clone(),
+                    metric: key.metric,
+                    value: sample.value,
+                })
+            })
+            .collect();
+        drop(store);
+        latest.sort_by(|a, b| (&a.workload, &a.pod, a.metric).cmp(&(&b.workload, &b.pod, b.metric)));
+        latest
     }
 
     /// How many series the store holds.

@@ -345,6 +345,56 @@ impl Store {
         rows.into_iter().map(finish_workload).collect()
     }
 
+    /// Replaces the spec of a workload and of its newest revision without making a new
+    /// revision: for changes that do not change pods (a distributed inference's replica
+    /// count), which the next pass applies by scaling.
+    ///
+    /// ```
+    /// use runai_serve::store::{NewWorkload, Store, WorkloadKind};
+    /// let store = Store::open_in_memory()?;
+    /// let record = store.create_workload(&NewWorkload::new("1", "llama", WorkloadKind::Distributed, serde_json::json!({"replicas": 1})))?;
+    /// store.rescale(&record.id, &serde_json::json!({"replicas": 3}))?;
+    /// let revisions = store.revisions(&record.id)?;
+    /// assert_eq!((revisions.len(), revisions[0].spec["replicas"].as_i64()), (1, Some(3)));
+    /// # Ok::<(), runai_serve::store::StoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown or deleted workload.
+    pub fn rescale(&self, workload_id: &str, spec: &Value) -> Result<(), StoreError> {
+        let mut connection = self.lock();
+        let transaction = connection.transaction().map_err(sqlite("begin"))?;
+        let text = spec.to_string();
+        let at = now();
+        let changed = transaction
+            .execute(
+                "UPDATE workloads SET spec = ?1, updated_at = ?2 WHERE id = ?3 AND deleted_at IS NULL",
+                params![text, at, workload_id],
+            )
+            .map_err(sqlite("update a workload"))?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: "workload",
+                id: workload_id.to_owned(),
+            });
+        }
+        transaction
+            .execute(
+                "UPDATE revisions SET spec = ?1 WHERE workload_id = ?2 AND number = (SELECT MAX(number) FROM revisions WHERE workload_id = ?2)",
+                params![text, workload_id],
+            )
+            .map_err(sqlite("update a revision"))?;
+        insert_event(
+            &transaction,
+            workload_id,
+            None,
+            "Normal",
+            "Rescaled",
+            "the replica count changed",
+        )?;
+        transaction.commit().map_err(sqlite("commit a rescale"))
+    }
+
     /// Records a new spec: the next revision, the workload's generation and spec, and an
     /// event, in one durable transaction.
     ///

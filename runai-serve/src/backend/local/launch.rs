@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use runai_core::InferenceSpec;
 use runai_core::distributed::LeaderWorkerSpec;
 use runai_core::spec::{EnvironmentVariable, Probes};
+use runai_core::{InferenceSpec, NimServiceSpec};
 
 use super::LocalConfig;
 use crate::backend::BackendError;
@@ -78,6 +78,22 @@ impl<'a> From<&'a LeaderWorkerSpec> for ContainerView<'a> {
             image: spec.image.as_ref(),
             environment_variables: spec.environment_variables.as_ref(),
             working_dir: spec.working_dir.as_ref(),
+            probes: spec.probes.as_ref(),
+            initialization_timeout_seconds: None,
+        }
+    }
+}
+
+/// A NIM service runs its image through the images table, as the NIM operator would run
+/// the container: no command of its own.
+impl<'a> From<&'a NimServiceSpec> for ContainerView<'a> {
+    fn from(spec: &'a NimServiceSpec) -> Self {
+        Self {
+            command: None,
+            args: None,
+            image: spec.image.as_ref(),
+            environment_variables: spec.environment_variables.as_ref(),
+            working_dir: None,
             probes: spec.probes.as_ref(),
             initialization_timeout_seconds: None,
         }

@@ -198,9 +198,10 @@ impl ReplicaPlan {
                     }),
                 })
             }
-            WorkloadSpec::Nim(_) => Err(BackendError::Unsupported {
-                workload: workload.clone(),
-                what: "a NIM service (the NIM operator runs these on Kubernetes; to run the model here, deploy it as an inference workload with the container's command)".to_owned(),
+            // The image must be in the images table: NIM containers do not run as processes.
+            WorkloadSpec::Nim(spec) => Ok(Self {
+                members: vec![Arc::new(Launch::resolve(workload, spec.as_ref().into(), config)?)],
+                group: None,
             }),
         }
     }

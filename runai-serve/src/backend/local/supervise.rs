@@ -38,6 +38,7 @@ impl ReplicaShared {
                 endpoint,
                 restarts: 0,
                 last_error: None,
+                pids: Vec::new(),
             }),
             process_groups: Mutex::new(Vec::new()),
             watchdog,
@@ -45,10 +46,18 @@ impl ReplicaShared {
     }
 
     pub(crate) fn snapshot(&self) -> ReplicaStatus {
-        self.status
+        let mut status = self
+            .status
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+            .clone();
+        // Each member leads its own process group, so the groups are the members' pids.
+        status.pids = self
+            .groups()
+            .iter()
+            .filter_map(|&group| u32::try_from(group).ok())
+            .collect();
+        status
     }
 
     fn groups(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {

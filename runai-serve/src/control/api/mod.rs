@@ -22,6 +22,10 @@ use runai_core::{
 };
 use serde_json::{Value, json};
 
+mod metrics;
+mod org;
+mod services;
+
 use super::tokens::{TokenError, TokenIssuer};
 use crate::store::{CredentialKind, NewWorkload, Store, StoreError, WorkloadKind, WorkloadRecord};
 
@@ -36,15 +40,25 @@ use crate::store::{CredentialKind, NewWorkload, Store, StoreError, WorkloadKind,
 pub struct ApiSettings {
     /// The one cluster's id.
     pub cluster_id: String,
+    /// The one cluster's name.
+    pub cluster_name: String,
     /// The tenant id in status views.
     pub tenant_id: i32,
+    /// The cluster the platform describes: its node pools and projects are served as
+    /// configured.
+    pub cluster: runai_core::cluster::Cluster,
+    /// The time series the metrics endpoints serve (the control loop records them).
+    pub metrics: crate::observe::MetricSeries,
 }
 
 impl Default for ApiSettings {
     fn default() -> Self {
         Self {
             cluster_id: "00000000-0000-4000-8000-000000000001".to_owned(),
+            cluster_name: "local".to_owned(),
             tenant_id: 1,
+            cluster: runai_core::cluster::Cluster::default(),
+            metrics: crate::observe::MetricSeries::default(),
         }
     }
 }
@@ -54,6 +68,8 @@ struct Shared {
     store: Store,
     issuer: TokenIssuer,
     settings: ApiSettings,
+    /// When the API started, as the creation time of configured objects.
+    started: String,
 }
 
 /// The control plane's HTTP API.
@@ -81,6 +97,7 @@ impl ControlApi {
                 store,
                 issuer,
                 settings,
+                started: crate::store::now(),
             }),
         }
     }
@@ -114,6 +131,41 @@ impl ControlApi {
             .route("/api/v1/workloads/inferences/{id}/revisions", get(revisions))
             .route("/api/v1/workloads", get(list_workloads))
             .route("/api/v1/workloads/{id}", get(workload_status))
+            .route(
+                "/api/v1/workloads/inferences/{id}/metrics",
+                get(metrics::inference),
+            )
+            .route(
+                "/api/v1/workloads/inferences/{id}/pods/{pod}/metrics",
+                get(metrics::inference_pod),
+            )
+            .route("/api/v1/workloads/{id}/metrics", get(metrics::workload))
+            .route(
+                "/api/v1/workloads/{id}/pods/{pod}/metrics",
+                get(metrics::workload_pod),
+            )
+            .route(
+                "/api/v1/workloads/distributed-inferences",
+                post(services::create_distributed),
+            )
+            .route(
+                "/api/v1/workloads/distributed-inferences/{id}",
+                get(services::get_distributed)
+                    .patch(services::update_distributed)
+                    .delete(services::delete_distributed),
+            )
+            .route("/api/v2/workloads/nim-services", post(services::create_nim))
+            .route(
+                "/api/v2/workloads/nim-services/{id}",
+                get(services::get_nim).patch(services::update_nim),
+            )
+            .route(
+                "/api/v2/workloads/{id}",
+                axum::routing::delete(services::delete_any),
+            )
+            .route("/api/v1/clusters", get(org::clusters))
+            .route("/api/v1/node-pools", get(org::node_pools))
+            .route("/api/v1/org-unit/projects", get(org::projects))
             .fallback(|| async { failure(StatusCode::NOT_FOUND, "no such endpoint") })
             .with_state(Arc::clone(&self.shared))
     }
@@ -488,12 +540,18 @@ async fn revisions(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(i
 
 /// A stored workload as the status view (`GET /api/v1/workloads`) shows it.
 fn status_view(settings: &ApiSettings, record: &WorkloadRecord) -> Result<runai_core::Workload, Refusal> {
+    let project_name = settings
+        .cluster
+        .projects
+        .iter()
+        .find(|p| p.id.as_str() == record.project_id)
+        .map_or(record.project_id.as_str(), |p| p.name.as_str());
     let view = json!({
         "tenantId": settings.tenant_id, "runningPods": 0, "phaseUpdatedAt": record.updated_at,
         "k8sPhaseUpdatedAt": record.updated_at, "updatedAt": record.updated_at, "source": "Control-plane",
         "deletedAt": record.deleted_at, "type": record.kind.as_str(), "name": record.name, "id": record.id,
         "priorityClassName": "very-high", "submittedBy": record.created_by, "clusterId": settings.cluster_id,
-        "projectName": record.project_id, "projectId": record.project_id, "departmentName": "default",
+        "projectName": project_name, "projectId": record.project_id, "departmentName": "default",
         "departmentId": "1", "namespace": format!("runai-{}", record.project_id), "createdAt": record.created_at,
         "phase": record.phase, "conditions": [], "phaseMessage": record.phase_message,
         "k8sPhase": record.phase, "category": "Deploy",

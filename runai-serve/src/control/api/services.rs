@@ -1,0 +1,233 @@
+//! Distributed inference (`/api/v1/workloads/distributed-inferences`: create, read, a replica
+//! count change, delete) and NIM services (`/api/v2/workloads/nim-services`: create, read, a
+//! spec update; deleted through `/api/v2/workloads/{id}`), stored and run like inference
+//! workloads: the loop places a distributed replica as one gang of its leader and workers, and
+//! the local backend runs a NIM service's image through its images table.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use runai_core::{
+    DistributedInference, DistributedInferenceCreationRequest, DistributedInferenceSpec,
+    DistributedInferenceUpdateRequest, HttpResponse, NimServiceCreateRequest, NimServiceResponse,
+    NimServiceSpec, NimServiceUpdateRequest, Validate,
+};
+use serde_json::{Value, json};
+
+use super::{Answer, Refusal, Shared, caller, failure, store_failure, strict};
+use crate::store::{NewWorkload, WorkloadKind, WorkloadRecord};
+
+/// Who made the call, from its token.
+fn submitter(claims: &Value) -> &str {
+    claims
+        .get("preferred_username")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+}
+
+/// A live workload of `kind`, or 404.
+fn record_of(shared: &Shared, id: &str, kind: WorkloadKind) -> Result<WorkloadRecord, Refusal> {
+    let record = shared.store.workload(id).map_err(|e| store_failure(&e))?;
+    if record.kind != kind || record.deleted_at.is_some() {
+        return Err(failure(
+            StatusCode::NOT_FOUND,
+            format!("no {} workload `{id}`", kind.as_str()),
+        ));
+    }
+    Ok(record)
+}
+
+fn internal(record: &WorkloadRecord, error: &serde_json::Error) -> Refusal {
+    failure(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("stored workload {}: {error}", record.id),
+    )
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+fn distributed(shared: &Shared, record: &WorkloadRecord) -> Result<DistributedInference, Refusal> {
+    let view = json!({
+        "name": record.name, "requestedName": record.name, "workloadId": record.id,
+        "projectId": record.project_id, "clusterId": shared.settings.cluster_id,
+        "createdBy": record.created_by, "createdAt": record.created_at, "deletedAt": record.deleted_at,
+        "desiredPhase": record.desired_phase, "actualPhase": record.phase, "spec": record.spec,
+    });
+    serde_json::from_value(view).map_err(|e| internal(record, &e))
+}
+
+pub(super) async fn create_distributed(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let claims = caller(&shared, &headers)?;
+    let request: DistributedInferenceCreationRequest = strict(&body)?;
+    let spec = request.spec.clone().unwrap_or_default().with_defaults();
+    let new = NewWorkload::new(
+        request.project_id.to_string(),
+        &request.name,
+        WorkloadKind::Distributed,
+        to_value(&spec),
+    )
+    .created_by(submitter(&claims));
+    let record = shared
+        .store
+        .create_workload(&new)
+        .map_err(|e| store_failure(&e))?;
+    Ok((StatusCode::ACCEPTED, axum::Json(distributed(&shared, &record)?)).into_response())
+}
+
+pub(super) async fn get_distributed(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    caller(&shared, &headers)?;
+    let record = record_of(&shared, &id, WorkloadKind::Distributed)?;
+    Ok(axum::Json(distributed(&shared, &record)?).into_response())
+}
+
+/// Run:ai lets a PATCH change only `spec.replicas`; that changes no pod, so it makes no
+/// revision: the next pass scales.
+pub(super) async fn update_distributed(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Answer {
+    caller(&shared, &headers)?;
+    let update: DistributedInferenceUpdateRequest = strict(&body)?;
+    let record = record_of(&shared, &id, WorkloadKind::Distributed)?;
+    let mut spec: DistributedInferenceSpec =
+        serde_json::from_value(record.spec.clone()).map_err(|e| internal(&record, &e))?;
+    if let Some(replicas) = update.spec.and_then(|s| s.replicas) {
+        spec.replicas = Some(replicas);
+        spec.validate().map_err(|e| {
+            failure(
+                StatusCode::BAD_REQUEST,
+                format!("the updated spec is not valid:\n{e}"),
+            )
+        })?;
+        shared
+            .store
+            .rescale(&id, &to_value(&spec))
+            .map_err(|e| store_failure(&e))?;
+    }
+    let record = record_of(&shared, &id, WorkloadKind::Distributed)?;
+    Ok((StatusCode::ACCEPTED, axum::Json(distributed(&shared, &record)?)).into_response())
+}
+
+/// Deletes a distributed inference (`DELETE …/distributed-inferences/{id}`) or any workload
+/// (`DELETE /api/v2/workloads/{id}`, how NIM services are deleted).
+fn delete(shared: &Shared, id: &str, kind: Option<WorkloadKind>) -> Answer {
+    match kind {
+        Some(kind) => record_of(shared, id, kind)?,
+        None => shared.store.workload(id).map_err(|e| store_failure(&e))?,
+    };
+    shared.store.delete_workload(id).map_err(|e| store_failure(&e))?;
+    let accepted = HttpResponse {
+        code: 202,
+        message: "deletion requested".to_owned(),
+    };
+    Ok((StatusCode::ACCEPTED, axum::Json(accepted)).into_response())
+}
+
+pub(super) async fn delete_distributed(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    caller(&shared, &headers)?;
+    delete(&shared, &id, Some(WorkloadKind::Distributed))
+}
+
+pub(super) async fn delete_any(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    caller(&shared, &headers)?;
+    delete(&shared, &id, None)
+}
+
+fn nim_service(shared: &Shared, record: &WorkloadRecord) -> Result<NimServiceResponse, Refusal> {
+    let settings = &shared.settings;
+    let project = settings
+        .cluster
+        .projects
+        .iter()
+        .find(|p| p.id.as_str() == record.project_id);
+    let view = json!({
+        "metadata": {
+            "name": record.name, "projectId": record.project_id, "id": record.id,
+            "gvk": {"group": "apps.nvidia.com", "version": "v1alpha1", "kind": "NIMService"},
+            "projectName": project.map_or(record.project_id.as_str(), |p| p.name.as_str()),
+            "clusterId": settings.cluster_id, "tenantId": settings.tenant_id,
+            "departmentId": "1", "departmentName": "default",
+            "createdAt": record.created_at, "createdBy": record.created_by,
+            "updatedAt": record.updated_at, "updatedBy": record.created_by,
+            "deletedAt": record.deleted_at,
+        },
+        "desiredPhase": record.desired_phase,
+        "spec": record.spec,
+    });
+    serde_json::from_value(view).map_err(|e| internal(record, &e))
+}
+
+pub(super) async fn create_nim(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Answer {
+    let claims = caller(&shared, &headers)?;
+    let request: NimServiceCreateRequest = strict(&body)?;
+    let spec = request.spec.with_defaults();
+    let new = NewWorkload::new(
+        request.metadata.project_id.to_string(),
+        &request.metadata.name,
+        WorkloadKind::Nim,
+        to_value(&spec),
+    )
+    .created_by(submitter(&claims));
+    let record = shared
+        .store
+        .create_workload(&new)
+        .map_err(|e| store_failure(&e))?;
+    Ok((StatusCode::ACCEPTED, axum::Json(nim_service(&shared, &record)?)).into_response())
+}
+
+pub(super) async fn get_nim(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    caller(&shared, &headers)?;
+    let record = record_of(&shared, &id, WorkloadKind::Nim)?;
+    Ok(axum::Json(nim_service(&shared, &record)?).into_response())
+}
+
+/// The body's spec replaces the stored one; a change makes a new revision, rolled out as an
+/// inference update is.
+pub(super) async fn update_nim(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Answer {
+    caller(&shared, &headers)?;
+    let update: NimServiceUpdateRequest = strict(&body)?;
+    let record = record_of(&shared, &id, WorkloadKind::Nim)?;
+    let current: NimServiceSpec =
+        serde_json::from_value(record.spec.clone()).map_err(|e| internal(&record, &e))?;
+    let next = update.spec.with_defaults();
+    if next != current {
+        shared
+            .store
+            .add_revision(&id, &to_value(&next))
+            .map_err(|e| store_failure(&e))?;
+    }
+    let record = record_of(&shared, &id, WorkloadKind::Nim)?;
+    Ok((StatusCode::ACCEPTED, axum::Json(nim_service(&shared, &record)?)).into_response())
+}

@@ -1,0 +1,292 @@
+//! The whole platform in one process: the store, the Run:ai API with its token issuer, the
+//! control loop with the scheduler and autoscaler, the local backend and the inference
+//! gateway (token checks, activator), wired as `examples/platform.rs` runs them.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use runai_serve::platform::{Platform, PlatformConfig};
+//! let platform = Platform::start(PlatformConfig::default()).await?;
+//! println!("API on {}, gateway on {}", platform.api_url(), platform.gateway_url());
+//! platform.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod config;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::{ConfigError, PlatformConfig};
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::backend::{Backend, ImageCommand, LocalBackend, LocalConfig};
+use crate::control::{ApiSettings, ControlApi, ControlLoop, LoopSettings, TokenIssuer, Wakeups};
+use crate::gateway::{ActivatorConfig, AuthConfig, Authenticator, Gateway, GatewayConfig, KeySource};
+use crate::observe::MetricSeries;
+use crate::store::{CredentialKind, IssuedCredential, NewWorkload, Store, WorkloadKind};
+
+/// The image the sample workload names; map it in [`PlatformConfig::images`] to a command
+/// that serves an OpenAI-compatible API on `$(PORT)` (the example maps it to the model
+/// simulator).
+pub const SAMPLE_IMAGE: &str = "runai/model-sim";
+
+/// What stopped the platform from starting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlatformError {
+    /// The data folder could not be made.
+    #[error("creating the data folder {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The token issuer failed.
+    #[error(transparent)]
+    Tokens(#[from] crate::control::TokenError),
+    /// The gateway's token checks could not be set up.
+    #[error(transparent)]
+    Auth(#[from] crate::gateway::AuthError),
+    /// An address could not be listened on.
+    #[error("listening on {address} for the {what} (choose another address in the config): {source}")]
+    Listen {
+        /// The API or the gateway.
+        what: &'static str,
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The running platform.
+#[derive(Debug)]
+pub struct Platform {
+    api: SocketAddr,
+    gateway: SocketAddr,
+    admin: Option<IssuedCredential>,
+    store: Store,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Platform {
+    /// Opens the store in `config.data_dir`, creates the admin service account on a fresh
+    /// store (its secret is in [`Platform::admin`], this once), and serves the API and the
+    /// gateway until [`Platform::shutdown`].
+    ///
+    /// # Errors
+    /// [`PlatformError`] when the store, the keys or a listener cannot be set up.
+    pub async fn start(config: PlatformConfig) -> Result<Self, PlatformError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| PlatformError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let store = Store::open(config.data_dir.join("runai.db"))?;
+        let listen = |what: &'static str, address: SocketAddr| async move {
+            tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|source| PlatformError::Listen {
+                    what,
+                    address,
+                    source,
+                })
+        };
+        let api_listener = listen("Run:ai API", config.api).await?;
+        let gateway_listener = listen("gateway", config.gateway).await?;
+        let api = api_listener.local_addr().unwrap_or(config.api);
+        let gateway_address = gateway_listener.local_addr().unwrap_or(config.gateway);
+        let api_url = format!("http://{api}");
+        let issuer = TokenIssuer::new(store.clone(), api_url.clone());
+
+        // The admin's secret exists only in this first start's answer.
+        let has_admin = store
+            .credentials(CredentialKind::ServiceAccount)?
+            .iter()
+            .any(|c| c.name == "admin");
+        let admin = if has_admin {
+            None
+        } else {
+            Some(store.create_credential(CredentialKind::ServiceAccount, "admin", None)?)
+        };
+
+        // The gateway checks the tokens this control plane issues, and holds requests for
+        // workloads at zero while the loop starts a replica.
+        let jwks = issuer.jwks()?.to_string();
+        let auth =
+            Authenticator::new(AuthConfig::new(KeySource::Jwks(jwks), api_url).with_audience("runai"))?;
+        let wakeups = Wakeups::default();
+        let gateway = Gateway::builder(GatewayConfig::default())
+            .authenticator(auth)
+            .activator(ActivatorConfig::default(), wakeups.clone())
+            .build();
+
+        let mut local = LocalConfig {
+            log_dir: config.data_dir.join("logs"),
+            secrets_dir: config.data_dir.join("secrets"),
+            config_maps_dir: config.data_dir.join("config-maps"),
+            ..LocalConfig::default()
+        };
+        for (image, command) in &config.images {
+            local
+                .images
+                .insert(image.clone(), ImageCommand::new(command.clone()));
+        }
+        let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(local));
+        let metrics = MetricSeries::default();
+        let settings = LoopSettings::default()
+            .interval(Duration::from_millis(config.loop_interval_ms))
+            .rollout_deadline(Duration::from_secs(config.rollout_deadline_seconds))
+            .kpa_timing(config.stable_window_seconds, config.scale_to_zero_grace_seconds);
+        let control = ControlLoop::new(store.clone(), backend, settings)
+            .with_gateway(gateway.clone())
+            .with_wakeups(wakeups)
+            .with_cluster(config.cluster.clone())
+            .with_metrics(metrics.clone());
+
+        if config.sample_workload && store.workloads()?.is_empty() {
+            store.create_workload(&sample_workload(&config))?;
+        }
+
+        let mut api_settings = ApiSettings::default();
+        api_settings.cluster_name.clone_from(&config.cluster_name);
+        api_settings.cluster = config.cluster.clone();
+        api_settings.metrics = metrics.clone();
+        let scrape = (gateway.clone(), metrics);
+        let router = ControlApi::new(store.clone(), issuer, api_settings)
+            .router()
+            .route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let (gateway, series) = scrape.clone();
+                    async move {
+                        (
+                            [(
+                                axum::http::header::CONTENT_TYPE,
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            )],
+                            metrics_text(&gateway, &series),
+                        )
+                    }
+                }),
+            );
+        let (stop, stopped) = watch::channel(false);
+        let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let loop_stopped = stopped.clone();
+        let tasks = vec![
+            tokio::spawn(async move { control.run(loop_stopped).await }),
+            tokio::spawn({
+                let stopped = until_stopped(stopped.clone());
+                async move {
+                    let _ = axum::serve(api_listener, router)
+                        .with_graceful_shutdown(stopped)
+                        .await;
+                }
+            }),
+            tokio::spawn({
+                let stopped = until_stopped(stopped);
+                async move {
+                    let _ = gateway.serve(gateway_listener, stopped).await;
+                }
+            }),
+        ];
+        Ok(Self {
+            api,
+            gateway: gateway_address,
+            admin,
+            store,
+            stop,
+            tasks,
+        })
+    }
+
+    /// The Run:ai API's URL.
+    #[must_use]
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.api)
+    }
+
+    /// The gateway's URL; a workload serves at `{gateway}/{projectId}/{name}/`.
+    #[must_use]
+    pub fn gateway_url(&self) -> String {
+        format!("http://{}", self.gateway)
+    }
+
+    /// The admin service account created at this start, with its secret; `None` when the
+    /// store already had one (its secret was shown at the first start).
+    #[must_use]
+    pub fn admin(&self) -> Option<&IssuedCredential> {
+        self.admin.as_ref()
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stops serving, stops the loop, and waits for both; replicas stop with the backend.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// The sample: the model simulator behind a token check, scaling between one and two
+/// replicas on a quarter of a GPU each.
+fn sample_workload(config: &PlatformConfig) -> NewWorkload {
+    let project = config
+        .cluster
+        .projects
+        .first()
+        .map_or_else(|| "1".to_owned(), |p| p.id.as_str().to_owned());
+    let spec = json!({
+        "image": SAMPLE_IMAGE,
+        "servingPort": {"container": 8000, "authorizationType": "authenticatedUsers"},
+        "compute": {"gpuDevicesRequest": 1, "gpuPortionRequest": 0.25},
+        "autoscaling": {"minReplicas": 1, "maxReplicas": 2, "metric": "concurrency", "metricThreshold": 8},
+    });
+    NewWorkload::new(project, "chat", WorkloadKind::Inference, spec)
+}
+
+/// The gateway's metrics and the newest sample of every workload and replica series, in the
+/// OpenMetrics text format: `runai_workload_<type>{workload_id, pod}` (for example
+/// `runai_workload_cpu_usage_cores`).
+fn metrics_text(gateway: &Gateway, series: &MetricSeries) -> String {
+    use std::fmt::Write;
+    let gateway_text = gateway.metrics_text();
+    let mut text = gateway_text
+        .strip_suffix("# EOF\n")
+        .unwrap_or(&gateway_text)
+        .to_owned();
+    let mut declared = None;
+    let mut samples = series.latest();
+    samples.sort_by_key(|s| s.metric);
+    for sample in &samples {
+        let name = format!("runai_workload_{}", sample.metric.as_str().to_ascii_lowercase());
+        if declared != Some(sample.metric) {
+            let _ = writeln!(text, "# TYPE {name} gauge");
+            let _ = writeln!(text, "# HELP {name} The newest {} sample.", sample.metric);
+            declared = Some(sample.metric);
+        }
+        let pod = sample.pod.as_deref().unwrap_or("");
+        let _ = writeln!(
+            text,
+            "{name}{{workload_id=\"{}\",pod=\"{pod}\"}} {}",
+            sample.workload, sample.value
+        );
+    }
+    text.push_str("# EOF\n");
+    text
+}
