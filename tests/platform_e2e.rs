@@ -267,6 +267,12 @@ async fn a_workload_runs_serves_reports_metrics_and_is_deleted_with_its_processe
         .unwrap();
     let memory = &resources["measurements"][0]["values"];
     assert!(memory.as_array().is_some_and(|v| !v.is_empty()), "{resources}");
+    // The status view counts the running replica and names the serving URL.
+    let status = until(&client, &id, "waiting for the running pod count", |w| {
+        w.running_pods == 1
+    })
+    .await;
+    assert_eq!(status.urls, Some(vec![format!("{}/1/chat/", platform.gateway)]));
     let bad = http
         .get(&metrics_url)
         .query(&[("metricType", "THROUGHPUT,BANDWIDTH")])

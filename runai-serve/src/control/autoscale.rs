@@ -79,6 +79,8 @@ struct Scaler {
     concurrency: MetricWindow,
     throughput: MetricWindow,
     latency_ms: MetricWindow,
+    /// The custom metric's values, from Prometheus; `None` until the first one arrives.
+    custom: Option<MetricWindow>,
 }
 
 /// Every workload's autoscaler.
@@ -112,6 +114,7 @@ impl Autoscaling {
         workload: &str,
         spec: &ResolvedAutoscaling,
         summary: Option<&WorkloadSummary>,
+        custom: Option<f64>,
         ready: u32,
         woken: bool,
     ) -> Scale {
@@ -134,11 +137,17 @@ impl Autoscaling {
                     .record(now_s, latency.p50.as_secs_f64() * 1000.0);
             }
         }
+        if let Some(value) = custom.filter(|v| v.is_finite()) {
+            scaler
+                .custom
+                .get_or_insert_with(|| MetricWindow::new(WINDOW_S))
+                .record(now_s, value);
+        }
         let metrics = WorkloadMetrics {
             concurrency: &scaler.concurrency,
             throughput: &scaler.throughput,
             latency_ms: &scaler.latency_ms,
-            custom: None,
+            custom: scaler.custom.as_ref(),
         };
         let decision = scaler.scaler.decide(now_s, ready, metrics);
         if woken && decision.desired == 0 {
@@ -171,6 +180,77 @@ impl Scaler {
             concurrency: MetricWindow::new(WINDOW_S),
             throughput: MetricWindow::new(WINDOW_S),
             latency_ms: MetricWindow::new(WINDOW_S),
+            custom: None,
         }
+    }
+}
+
+/// Custom autoscaling metrics read from Prometheus: for a workload whose `metric` is neither
+/// `concurrency`, `throughput` nor `latency`, each pass runs the query template with
+/// `{metric}`, `{workload}` (the name), `{project}` (the project id) and `{workload_id}`
+/// filled in, and sums the samples it answers. The default template,
+/// `avg({metric}{workload="{workload}"})`, is the per-replica average that the Run:ai
+/// (HPA-style) ratio rule compares with `metricThreshold`.
+///
+/// ```
+/// use runai_serve::control::CustomMetrics;
+/// use runai_serve::observe::PrometheusClient;
+/// let metrics = CustomMetrics::new(PrometheusClient::new("http://prometheus:9090")?);
+/// assert_eq!(metrics.promql("queue_depth", "chat", "1", "id-1"), r#"avg(queue_depth{workload="chat"})"#);
+/// # Ok::<(), runai_serve::observe::ObserveError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CustomMetrics {
+    client: crate::observe::PrometheusClient,
+    template: String,
+}
+
+/// The default query template of [`CustomMetrics`].
+pub const DEFAULT_CUSTOM_METRIC_QUERY: &str = r#"avg({metric}{workload="{workload}"})"#;
+
+impl CustomMetrics {
+    /// Custom metrics from `client` with the default query template.
+    #[must_use]
+    pub fn new(client: crate::observe::PrometheusClient) -> Self {
+        Self {
+            client,
+            template: DEFAULT_CUSTOM_METRIC_QUERY.to_owned(),
+        }
+    }
+
+    /// The same, with another query template.
+    #[must_use]
+    pub fn with_query(mut self, template: impl Into<String>) -> Self {
+        self.template = template.into();
+        self
+    }
+
+    /// The PromQL for one workload's metric.
+    #[must_use]
+    pub fn promql(&self, metric: &str, workload: &str, project: &str, workload_id: &str) -> String {
+        self.template
+            .replace("{metric}", metric)
+            .replace("{workload}", workload)
+            .replace("{project}", project)
+            .replace("{workload_id}", workload_id)
+    }
+
+    /// The metric's current value: the sum of the query's samples; `None` when Prometheus
+    /// fails or answers nothing (the autoscaler then keeps the replica count).
+    pub(crate) async fn value(
+        &self,
+        metric: &str,
+        workload: &str,
+        project: &str,
+        workload_id: &str,
+    ) -> Option<f64> {
+        let promql = self.promql(metric, workload, project, workload_id);
+        let samples = self.client.query(&promql, None).await.ok()?;
+        let values: Vec<f64> = samples
+            .iter()
+            .map(|s| s.value)
+            .filter(|v| v.is_finite())
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum())
     }
 }

@@ -13,6 +13,6 @@ mod reconcile;
 mod tokens;
 
 pub use api::{ApiSettings, ControlApi};
-pub use autoscale::Wakeups;
-pub use reconcile::{ControlError, ControlLoop, LoopSettings};
+pub use autoscale::{CustomMetrics, DEFAULT_CUSTOM_METRIC_QUERY, Wakeups};
+pub use reconcile::{CanaryStep, ControlError, ControlLoop, LoopSettings};
 pub use tokens::{IssuedToken, TokenError, TokenIssuer};

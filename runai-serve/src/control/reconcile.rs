@@ -21,10 +21,10 @@ use runai_core::{DistributedInferenceSpec, InferenceSpec, NimServiceSpec, Phase}
 use tokio::sync::watch;
 
 use super::admission::{Admission, Admitted, Decisions, Demand};
-use super::autoscale::{Autoscaling, Wakeups};
+use super::autoscale::{Autoscaling, CustomMetrics, Wakeups};
 use super::collect::Collector;
 
-use crate::backend::{Backend, BackendError, Deployment, RevisionStatus, WorkloadSpec};
+use crate::backend::{Backend, BackendError, Deployment, ReplicaPhase, RevisionStatus, WorkloadSpec};
 use crate::gateway::{AccessPolicy, Gateway, RevisionEndpoints, WorkloadKey};
 use crate::store::{RevisionRecord, Store, StoreError, WorkloadKind, WorkloadRecord};
 
@@ -46,7 +46,7 @@ pub enum ControlError {
 /// let settings = runai_serve::control::LoopSettings::default();
 /// assert_eq!(settings.rollout_deadline.as_secs(), 600);
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct LoopSettings {
     /// Time between passes when nothing changes.
@@ -56,6 +56,39 @@ pub struct LoopSettings {
     /// Knative's stable window and scale-to-zero grace period in seconds, when not the
     /// defaults (60 and 30): shorter ones scale to zero sooner.
     pub kpa_timing: Option<(u32, u32)>,
+    /// How traffic moves to a new revision once it is ready: empty (the default) moves all
+    /// of it at once, as Run:ai does; otherwise the new revision takes each step's share of
+    /// the traffic for the step's time before the old revision stops.
+    pub canary: Vec<CanaryStep>,
+}
+
+/// One step of a canary rollout: the new revision's share of the traffic, and how long it
+/// holds before the next step.
+///
+/// ```
+/// use std::time::Duration;
+/// use runai_serve::control::CanaryStep;
+/// let step = CanaryStep::new(10, Duration::from_secs(30));
+/// assert_eq!(step.weight, 10);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CanaryStep {
+    /// Percent of the traffic the new revision takes (1 to 99).
+    pub weight: u32,
+    /// How long the step lasts.
+    pub hold: Duration,
+}
+
+impl CanaryStep {
+    /// A step giving the new revision `weight` percent of the traffic for `hold`.
+    #[must_use]
+    pub fn new(weight: u32, hold: Duration) -> Self {
+        Self {
+            weight: weight.clamp(1, 99),
+            hold,
+        }
+    }
 }
 
 impl Default for LoopSettings {
@@ -65,6 +98,7 @@ impl Default for LoopSettings {
             interval: Duration::from_secs(2),
             rollout_deadline: Duration::from_secs(600),
             kpa_timing: None,
+            canary: Vec::new(),
         }
     }
 }
@@ -106,6 +140,20 @@ impl LoopSettings {
         self.kpa_timing = Some((stable_window_s, scale_to_zero_grace_s));
         self
     }
+
+    /// Moves traffic to a ready new revision in canary steps instead of all at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use runai_serve::control::{CanaryStep, LoopSettings};
+    /// let settings = LoopSettings::default().canary([CanaryStep::new(10, Duration::from_secs(60)), CanaryStep::new(50, Duration::from_secs(60))]);
+    /// assert_eq!(settings.canary.len(), 2);
+    /// ```
+    #[must_use]
+    pub fn canary(mut self, steps: impl IntoIterator<Item = CanaryStep>) -> Self {
+        self.canary = steps.into_iter().collect();
+        self
+    }
 }
 
 /// The control loop over a store and a backend.
@@ -129,6 +177,8 @@ pub struct ControlLoop {
     settings: LoopSettings,
     /// When each revision was first applied, for the rollout deadline.
     started: Arc<Mutex<HashMap<String, Instant>>>,
+    /// When each new revision was first ready, for canary steps.
+    promoted: Arc<Mutex<HashMap<String, Instant>>>,
     /// Where traffic is routed to the serving revisions, when one is attached.
     gateway: Option<Gateway>,
     /// The scheduler's state, when the platform describes a cluster.
@@ -139,6 +189,8 @@ pub struct ControlLoop {
     wakeups: Wakeups,
     /// Records metrics for the API, when attached.
     collector: Option<Collector>,
+    /// Where custom autoscaling metrics come from, when configured.
+    custom_metrics: Option<CustomMetrics>,
 }
 
 /// What one pass decided for one workload before applying it.
@@ -225,17 +277,28 @@ impl ControlLoop {
     /// A loop over `store` and `backend`.
     #[must_use]
     pub fn new(store: Store, backend: Arc<dyn Backend>, settings: LoopSettings) -> Self {
+        let kpa_timing = settings.kpa_timing;
         Self {
             store,
             backend,
             settings,
             started: Arc::default(),
+            promoted: Arc::default(),
             gateway: None,
             admission: None,
-            autoscaling: Arc::new(Mutex::new(Autoscaling::new(settings.kpa_timing))),
+            autoscaling: Arc::new(Mutex::new(Autoscaling::new(kpa_timing))),
             wakeups: Wakeups::default(),
             collector: None,
+            custom_metrics: None,
         }
+    }
+
+    /// Reads custom autoscaling metrics (a `metric` other than `concurrency`, `throughput`
+    /// and `latency`) from Prometheus. Without it, such workloads keep their replica count.
+    #[must_use]
+    pub fn with_custom_metrics(mut self, metrics: CustomMetrics) -> Self {
+        self.custom_metrics = Some(metrics);
+        self
     }
 
     /// Records every workload's and replica's metrics into `series` every few seconds (the
@@ -385,10 +448,18 @@ impl ControlLoop {
             Sizing::Autoscaled(autoscaling) => {
                 let ready: u32 = statuses.iter().map(|s| s.ready).max().unwrap_or(0);
                 let woken = self.wakeups.wanted(&workload, ready);
+                let custom = match (&autoscaling.metric, &self.custom_metrics) {
+                    (Some(runai_core::spec::Metric::Custom(metric)), Some(source)) => {
+                        source
+                            .value(metric, &record.name, &record.project_id, &record.id)
+                            .await
+                    }
+                    _ => None,
+                };
                 self.autoscaling
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .decide(&record.id, &autoscaling, summary.as_ref(), ready, woken)
+                    .decide(&record.id, &autoscaling, summary.as_ref(), custom, ready, woken)
                     .replicas
             }
         };
@@ -453,7 +524,14 @@ impl ControlLoop {
         // Read again: the apply may have started or stopped replicas.
         let statuses = self.backend.status(&workload).await?;
         let status_of = |name: &str| statuses.iter().find(|s| s.revision == name);
-        let current = status_of(&name).cloned().unwrap_or_default();
+        let mut current = status_of(&name).cloned().unwrap_or_default();
+        // The new revision takes over once all its replicas are ready (or it says Running).
+        let ready = current.phase == Phase::Running || current.ready >= current.desired.max(1);
+        if current.phase == Phase::Degraded && scaling_up(&current) {
+            // Replicas that are only starting (a scale-up) do not make a serving workload
+            // degraded; failing ones do.
+            current.phase = Phase::Running;
+        }
         let older: Vec<&RevisionRecord> = revisions
             .iter()
             .filter(|r| r.number < target.number && status_of(&revision_name(r)).is_some())
@@ -461,7 +539,12 @@ impl ControlLoop {
         let serving_older = older
             .iter()
             .any(|r| status_of(&revision_name(r)).is_some_and(|s| s.ready > 0));
-        self.route(record, target, &name, &statuses);
+        let canary = if ready && serving_older {
+            self.canary_weight(&target.id)
+        } else {
+            None
+        };
+        self.route(record, target, &name, &statuses, canary);
 
         if !serving_older && plan.wanted > 0 && replicas == 0 {
             // Nothing may run yet: the scheduler says why.
@@ -478,7 +561,15 @@ impl ControlLoop {
             let message = "scaled to zero; the next request starts a replica";
             return self.set_phase(record, Phase::Running.as_str(), Some(message));
         }
-        if current.phase == Phase::Running || current.ready >= current.desired.max(1) {
+        if let Some(weight) = canary {
+            self.set_revision_phase(target, &current)?;
+            let message = format!(
+                "canary: revision {} takes {weight} % of the traffic",
+                target.number
+            );
+            return self.set_phase(record, Phase::Updating.as_str(), Some(&message));
+        }
+        if ready {
             // The new revision is ready: the old ones drain and stop.
             for old in &older {
                 self.backend.delete(&workload, Some(&revision_name(old))).await?;
@@ -524,12 +615,36 @@ impl ControlLoop {
 
     /// Points the gateway at the revision that should take the traffic: the target once it
     /// has ready replicas, else the newest older one that has.
+    /// The new revision's share of the traffic while canary steps last; `None` once they
+    /// are over (or when there are none).
+    fn canary_weight(&self, revision_id: &str) -> Option<u32> {
+        if self.settings.canary.is_empty() {
+            return None;
+        }
+        let since = self
+            .promoted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(revision_id.to_owned())
+            .or_insert_with(Instant::now)
+            .elapsed();
+        let mut until = Duration::ZERO;
+        for step in &self.settings.canary {
+            until += step.hold;
+            if since < until {
+                return Some(step.weight);
+            }
+        }
+        None
+    }
+
     fn route(
         &self,
         record: &WorkloadRecord,
         target: &RevisionRecord,
         name: &str,
         statuses: &[RevisionStatus],
+        canary: Option<u32>,
     ) {
         let Some(gateway) = &self.gateway else {
             return;
@@ -543,6 +658,34 @@ impl ControlLoop {
         {
             gateway.remove_workload(&workload);
             return;
+        }
+        if let Some(weight) = canary {
+            // The new revision and the newest older one that serves share the traffic.
+            let new = statuses.iter().find(|s| s.revision == name);
+            let old = statuses
+                .iter()
+                .filter(|s| s.revision != name && !s.endpoints.is_empty())
+                .max_by_key(|s| revision_number(&s.revision));
+            if let (Some(new), Some(old)) = (new, old) {
+                let new_endpoints: Vec<&str> = new.endpoints.iter().map(String::as_str).collect();
+                let old_endpoints: Vec<&str> = old.endpoints.iter().map(String::as_str).collect();
+                let _ = gateway.update_revisions(
+                    &workload,
+                    &[
+                        RevisionEndpoints {
+                            revision: &new.revision,
+                            weight,
+                            replicas: &new_endpoints,
+                        },
+                        RevisionEndpoints {
+                            revision: &old.revision,
+                            weight: 100 - weight,
+                            replicas: &old_endpoints,
+                        },
+                    ],
+                );
+                return;
+            }
         }
         let serving = statuses
             .iter()
@@ -612,6 +755,16 @@ fn access_policy(kind: WorkloadKind, spec: &serde_json::Value) -> AccessPolicy {
     };
     port.as_ref()
         .map_or_else(AccessPolicy::public, AccessPolicy::from_serving_port)
+}
+
+/// Whether every replica that is not ready is still starting (none backing off or failed).
+fn scaling_up(status: &RevisionStatus) -> bool {
+    status.ready > 0
+        && status.failed == 0
+        && status
+            .replicas
+            .iter()
+            .all(|r| matches!(r.phase, ReplicaPhase::Ready | ReplicaPhase::Starting))
 }
 
 fn ready_message(status: &RevisionStatus) -> String {

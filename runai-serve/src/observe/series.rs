@@ -239,6 +239,26 @@ impl MetricSeries {
         latest
     }
 
+    /// The newest value of one series, if it has any.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use runai_serve::observe::{MetricSeries, MetricType};
+    /// let series = MetricSeries::default();
+    /// series.record("w-1", None, MetricType::RunningPodCount, SystemTime::now(), 2.0);
+    /// assert_eq!(series.last("w-1", None, MetricType::RunningPodCount), Some(2.0));
+    /// assert_eq!(series.last("w-1", None, MetricType::PodCount), None);
+    /// ```
+    #[must_use]
+    pub fn last(&self, workload: &str, pod: Option<&str>, metric: MetricType) -> Option<f64> {
+        let key = SeriesKey {
+            workload: workload.to_owned(),
+            pod: pod.map(str::to_owned),
+            metric,
+        };
+        self.lock().series.get(&key)?.back().map(|sample| sample.value)
+    }
+
     /// How many series the store holds.
     pub fn series_count(&self) -> usize {
         self.lock().series.len()

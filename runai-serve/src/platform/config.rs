@@ -71,6 +71,52 @@ pub struct PlatformConfig {
     pub loop_interval_ms: u64,
     /// Create the sample workload on a fresh store.
     pub sample_workload: bool,
+    /// Where custom autoscaling metrics come from (none by default).
+    pub prometheus: Option<PrometheusSettings>,
+    /// Canary steps for rolling updates (none by default: traffic moves all at once once the
+    /// new revision is ready, as Run:ai does).
+    pub canary: Vec<CanaryStepConfig>,
+}
+
+/// One canary step: the new revision's share of the traffic and how long it holds.
+///
+/// ```
+/// use runai_serve::platform::PlatformConfig;
+/// let config = PlatformConfig::from_yaml("canary: [{weight: 10, holdSeconds: 60}]\n", "inline")?;
+/// assert_eq!(config.canary[0].weight, 10);
+/// # Ok::<(), runai_serve::platform::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CanaryStepConfig {
+    /// Percent of the traffic the new revision takes, 1 to 99.
+    pub weight: u32,
+    /// Seconds the step lasts.
+    pub hold_seconds: u64,
+}
+
+/// A Prometheus server for custom autoscaling metrics.
+///
+/// ```
+/// use runai_serve::platform::PlatformConfig;
+/// let config = PlatformConfig::from_yaml("prometheus: {url: 'http://127.0.0.1:9090'}\n", "inline")?;
+/// assert_eq!(config.prometheus.unwrap().custom_metric_query, runai_serve::control::DEFAULT_CUSTOM_METRIC_QUERY);
+/// # Ok::<(), runai_serve::platform::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PrometheusSettings {
+    /// The server's base URL, for example `http://127.0.0.1:9090`.
+    pub url: String,
+    /// The PromQL template (`{metric}`, `{workload}`, `{project}`, `{workload_id}`).
+    #[serde(default = "default_custom_metric_query")]
+    pub custom_metric_query: String,
+}
+
+fn default_custom_metric_query() -> String {
+    crate::control::DEFAULT_CUSTOM_METRIC_QUERY.to_owned()
 }
 
 impl Default for PlatformConfig {
@@ -87,6 +133,8 @@ impl Default for PlatformConfig {
             rollout_deadline_seconds: 600,
             loop_interval_ms: 2000,
             sample_workload: true,
+            prometheus: None,
+            canary: Vec::new(),
         }
     }
 }
@@ -154,6 +202,16 @@ impl PlatformConfig {
                 project.id
             )));
         }
+        if let Some(step) = config.canary.iter().find(|s| !(1..=99).contains(&s.weight)) {
+            return Err(invalid(format!(
+                "canary: a step's weight is {}; give the new revision's share in percent, 1 to 99",
+                step.weight
+            )));
+        }
+        if let Some(prometheus) = &config.prometheus {
+            crate::observe::PrometheusClient::new(&prometheus.url)
+                .map_err(|e| invalid(format!("prometheus.url: {e}")))?;
+        }
         Ok(config)
     }
 }
@@ -171,6 +229,9 @@ mod tests {
         assert_eq!(config.cluster.projects[1].quotas[0].gpus.limit, Some(6.0));
         assert_eq!(config.cluster.topologies[0].levels.len(), 1);
         assert!(config.images.contains_key("python:3"));
+        assert_eq!(config.prometheus.unwrap().url, "http://127.0.0.1:9090");
+        assert_eq!(config.canary.len(), 2);
+        assert_eq!(config.canary[1].weight, 50);
     }
 
     #[test]
@@ -181,6 +242,9 @@ mod tests {
         assert!(error.to_string().contains("stableWindowSeconds"), "{error}");
         let error = PlatformConfig::from_yaml("api: nowhere\n", "test.yaml").unwrap_err();
         assert!(error.to_string().contains("test.yaml"), "{error}");
+        let error =
+            PlatformConfig::from_yaml("canary: [{weight: 100, holdSeconds: 5}]\n", "test.yaml").unwrap_err();
+        assert!(error.to_string().contains("canary"), "{error}");
         let missing = PlatformConfig::from_file("/nonexistent/platform.yaml").unwrap_err();
         assert!(matches!(missing, ConfigError::Read { .. }));
     }

@@ -17,15 +17,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use config::{ConfigError, PlatformConfig};
+pub use config::{CanaryStepConfig, ConfigError, PlatformConfig, PrometheusSettings};
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backend::{Backend, ImageCommand, LocalBackend, LocalConfig};
-use crate::control::{ApiSettings, ControlApi, ControlLoop, LoopSettings, TokenIssuer, Wakeups};
+use crate::control::{
+    ApiSettings, CanaryStep, ControlApi, ControlLoop, CustomMetrics, LoopSettings, TokenIssuer, Wakeups,
+};
 use crate::gateway::{ActivatorConfig, AuthConfig, Authenticator, Gateway, GatewayConfig, KeySource};
-use crate::observe::MetricSeries;
+use crate::observe::{MetricSeries, PrometheusClient};
 use crate::store::{CredentialKind, IssuedCredential, NewWorkload, Store, WorkloadKind};
 
 /// The image the sample workload names; map it in [`PlatformConfig::images`] to a command
@@ -144,12 +146,26 @@ impl Platform {
         let settings = LoopSettings::default()
             .interval(Duration::from_millis(config.loop_interval_ms))
             .rollout_deadline(Duration::from_secs(config.rollout_deadline_seconds))
-            .kpa_timing(config.stable_window_seconds, config.scale_to_zero_grace_seconds);
-        let control = ControlLoop::new(store.clone(), backend, settings)
+            .kpa_timing(config.stable_window_seconds, config.scale_to_zero_grace_seconds)
+            .canary(
+                config
+                    .canary
+                    .iter()
+                    .map(|step| CanaryStep::new(step.weight, Duration::from_secs(step.hold_seconds))),
+            );
+        let mut control = ControlLoop::new(store.clone(), backend, settings)
             .with_gateway(gateway.clone())
             .with_wakeups(wakeups)
             .with_cluster(config.cluster.clone())
             .with_metrics(metrics.clone());
+        if let Some(prometheus) = &config.prometheus {
+            // The URL was checked when the config was read.
+            if let Ok(client) = PrometheusClient::new(&prometheus.url) {
+                control = control.with_custom_metrics(
+                    CustomMetrics::new(client).with_query(prometheus.custom_metric_query.clone()),
+                );
+            }
+        }
 
         if config.sample_workload && store.workloads()?.is_empty() {
             store.create_workload(&sample_workload(&config))?;
@@ -159,6 +175,7 @@ impl Platform {
         api_settings.cluster_name.clone_from(&config.cluster_name);
         api_settings.cluster = config.cluster.clone();
         api_settings.metrics = metrics.clone();
+        api_settings.gateway_url = Some(format!("http://{gateway_address}"));
         let scrape = (gateway.clone(), metrics);
         let router = ControlApi::new(store.clone(), issuer, api_settings)
             .router()

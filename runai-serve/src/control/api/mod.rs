@@ -49,6 +49,9 @@ pub struct ApiSettings {
     pub cluster: runai_core::cluster::Cluster,
     /// The time series the metrics endpoints serve (the control loop records them).
     pub metrics: crate::observe::MetricSeries,
+    /// The gateway's URL, when one serves the workloads: a workload's URL is
+    /// `{gateway}/{projectId}/{name}/`.
+    pub gateway_url: Option<String>,
 }
 
 impl Default for ApiSettings {
@@ -59,6 +62,7 @@ impl Default for ApiSettings {
             tenant_id: 1,
             cluster: runai_core::cluster::Cluster::default(),
             metrics: crate::observe::MetricSeries::default(),
+            gateway_url: None,
         }
     }
 }
@@ -546,8 +550,18 @@ fn status_view(settings: &ApiSettings, record: &WorkloadRecord) -> Result<runai_
         .iter()
         .find(|p| p.id.as_str() == record.project_id)
         .map_or(record.project_id.as_str(), |p| p.name.as_str());
+    // As of the control loop's last sample (every few seconds).
+    let running_pods = settings
+        .metrics
+        .last(&record.id, None, crate::observe::MetricType::RunningPodCount)
+        .map_or(0, |count| count as i32);
+    let urls = settings
+        .gateway_url
+        .as_ref()
+        .filter(|_| record.deleted_at.is_none())
+        .map(|gateway| vec![format!("{gateway}/{}/{}/", record.project_id, record.name)]);
     let view = json!({
-        "tenantId": settings.tenant_id, "runningPods": 0, "phaseUpdatedAt": record.updated_at,
+        "tenantId": settings.tenant_id, "runningPods": running_pods, "urls": urls, "phaseUpdatedAt": record.updated_at,
         "k8sPhaseUpdatedAt": record.updated_at, "updatedAt": record.updated_at, "source": "Control-plane",
         "deletedAt": record.deleted_at, "type": record.kind.as_str(), "name": record.name, "id": record.id,
         "priorityClassName": "very-high", "submittedBy": record.created_by, "clusterId": settings.cluster_id,
