@@ -449,9 +449,16 @@ async fn an_idle_workload_scales_to_zero_and_a_request_brings_it_back() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stdout).contains("scaleToZeroGraceSecondsx"));
 
-    let config = "loopIntervalMs: 200\nstableWindowSeconds: 6\nscaleToZeroGraceSeconds: 1\n";
+    // The admin account comes from the configuration this time.
+    let config = "loopIntervalMs: 200\nstableWindowSeconds: 6\nscaleToZeroGraceSeconds: 1\n\
+                  admin: {clientId: ops, clientSecret: a-configured-secret-for-tests}\n";
     let (platform, admin) = Platform::start(&dir, config);
-    let client = platform.client(&admin.unwrap());
+    let admin = admin.unwrap();
+    assert_eq!(
+        (admin.id.as_str(), admin.secret.as_str()),
+        ("ops", "a-configured-secret-for-tests")
+    );
+    let client = platform.client(&admin);
     let spec = sim_spec(&json!({"autoscaling": {"minReplicas": 0, "maxReplicas": 1}}));
     let created = client
         .inferences()

@@ -6,8 +6,8 @@ use runai_core::{ParseError, ValidationErrors, Violation};
 /// What went wrong in [`crate::models`] or [`crate::sim`].
 ///
 /// ```
-/// let error = runai::models::validate("autoscaling", serde_json::json!({"minReplica": 1})).unwrap_err();
-/// assert!(matches!(error, runai::Error::Invalid { .. }));
+/// let error = runai_py::models::validate("autoscaling", serde_json::json!({"minReplica": 1})).unwrap_err();
+/// assert!(matches!(error, runai_py::Error::Invalid { .. }));
 /// assert_eq!(error.to_string(), "minReplica: unknown field; did you mean `minReplicas`?");
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,7 @@ impl Error {
     /// kinds.
     ///
     /// ```
-    /// let error = runai::models::validate("serving_port", serde_json::json!({"container": 70000})).unwrap_err();
+    /// let error = runai_py::models::validate("serving_port", serde_json::json!({"container": 70000})).unwrap_err();
     /// assert_eq!(error.violations()[0].0, "container");
     /// ```
     #[must_use]

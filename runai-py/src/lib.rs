@@ -12,12 +12,12 @@
 //!   asyncio client over `runai-client`, one shared tokio runtime, and the exceptions.
 //!
 //! ```
-//! let spec = runai::models::validate(
+//! let spec = runai_py::models::validate(
 //!     "inference_spec",
 //!     serde_json::json!({"image": "vllm/vllm-openai:v0.11.0", "servingPort": {"container": 8000}}),
 //! )?;
 //! assert_eq!(spec["servingPort"]["container"], 8000);
-//! # Ok::<(), runai::Error>(())
+//! # Ok::<(), runai_py::Error>(())
 //! ```
 
 mod error;

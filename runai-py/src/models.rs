@@ -40,7 +40,7 @@ pub const KINDS_WITH_DEFAULTS: &[&str] =
 ///
 /// ```
 /// use serde_json::json;
-/// let request = runai::models::validate("inference", json!({
+/// let request = runai_py::models::validate("inference", json!({
 ///     "name": "llama", "projectId": "1", "clusterId": "71f69d83-ba66-4822-adf5-55ce55efd210",
 ///     "spec": {
 ///         "image": "vllm/vllm-openai:v0.11.0",
@@ -79,12 +79,12 @@ pub fn validate(kind: &str, document: Value) -> Result<Value, Error> {
 /// defaults filled in where the document leaves a field unset.
 ///
 /// ```
-/// let spec = runai::models::with_defaults(
+/// let spec = runai_py::models::with_defaults(
 ///     "inference_spec",
 ///     serde_json::json!({"image": "vllm/vllm-openai:v0.11.0", "servingPort": {"container": 8000}}),
 /// )?;
 /// assert!(spec["autoscaling"]["minReplicas"].is_number());
-/// # Ok::<(), runai::Error>(())
+/// # Ok::<(), runai_py::Error>(())
 /// ```
 ///
 /// # Errors
@@ -112,11 +112,11 @@ pub fn with_defaults(kind: &str, document: Value) -> Result<Value, Error> {
 /// The typed model of `document`, every rule checked.
 ///
 /// ```
-/// let spec: runai_core::InferenceSpec = runai::models::parse(
+/// let spec: runai_core::InferenceSpec = runai_py::models::parse(
 ///     serde_json::json!({"image": "nginx", "servingPort": {"container": 80}}),
 /// )?;
 /// assert_eq!(spec.image.as_deref(), Some("nginx"));
-/// # Ok::<(), runai::Error>(())
+/// # Ok::<(), runai_py::Error>(())
 /// ```
 ///
 /// # Errors

@@ -32,7 +32,7 @@ const MAX_STATIC_FLEET: u32 = 256;
 /// Settings of [`fgd`].
 ///
 /// ```
-/// let options = runai::sim::FgdOptions::default();
+/// let options = runai_py::sim::FgdOptions::default();
 /// assert_eq!(options.policy, "fgd");
 /// assert_eq!(options.seeds, (42..=51).collect::<Vec<_>>());
 /// ```
@@ -66,13 +66,13 @@ impl Default for FgdOptions {
 /// runs with their own series.
 ///
 /// ```
-/// let (nodes, pods) = runai::sim::synthetic_cluster(4, 8, 100, 7);
-/// let mut options = runai::sim::FgdOptions::default();
+/// let (nodes, pods) = runai_py::sim::synthetic_cluster(4, 8, 100, 7);
+/// let mut options = runai_py::sim::FgdOptions::default();
 /// options.seeds = vec![1, 2];
-/// let report = runai::sim::fgd(&nodes, &pods, &options)?;
+/// let report = runai_py::sim::fgd(&nodes, &pods, &options)?;
 /// assert_eq!(report["arrived_pct"].as_array().unwrap().len(), 131);
 /// assert_eq!(report["per_seed"].as_array().unwrap().len(), 2);
-/// # Ok::<(), runai::Error>(())
+/// # Ok::<(), runai_py::Error>(())
 /// ```
 ///
 /// # Errors
@@ -141,7 +141,7 @@ pub fn fgd(nodes_csv: &str, pods_csv: &str, options: &FgdOptions) -> Result<Valu
 /// Settings of [`autoscale`]; the defaults are those of `runai-sched`'s simulator.
 ///
 /// ```
-/// let options = runai::sim::AutoscaleOptions::default();
+/// let options = runai_py::sim::AutoscaleOptions::default();
 /// assert_eq!(options.policy, "runai");
 /// assert_eq!(options.series_every_s, 10.0);
 /// ```
@@ -258,12 +258,12 @@ impl AutoscaleOptions {
 /// `ttft_p90_s`, one entry per `series_every_s` seconds.
 ///
 /// ```
-/// let trace = runai::sim::synthetic_llm_trace(200, 2.0, 7);
-/// let report = runai::sim::autoscale(&trace, &runai::sim::AutoscaleOptions::default())?;
+/// let trace = runai_py::sim::synthetic_llm_trace(200, 2.0, 7);
+/// let report = runai_py::sim::autoscale(&trace, &runai_py::sim::AutoscaleOptions::default())?;
 /// assert_eq!(report["requests"], 200);
 /// let series = &report["series"];
 /// assert_eq!(series["t_s"].as_array().unwrap().len(), series["replicas"].as_array().unwrap().len());
-/// # Ok::<(), runai::Error>(())
+/// # Ok::<(), runai_py::Error>(())
 /// ```
 ///
 /// # Errors
@@ -380,10 +380,10 @@ impl Mix {
 /// a few multi-GPU pods, chosen by `seed`.
 ///
 /// ```
-/// let (nodes, pods) = runai::sim::synthetic_cluster(2, 8, 10, 1);
+/// let (nodes, pods) = runai_py::sim::synthetic_cluster(2, 8, 10, 1);
 /// assert_eq!(nodes.lines().count(), 3);
 /// assert_eq!(pods.lines().count(), 11);
-/// assert_eq!(runai::sim::synthetic_cluster(2, 8, 10, 1), (nodes, pods));
+/// assert_eq!(runai_py::sim::synthetic_cluster(2, 8, 10, 1), (nodes, pods));
 /// ```
 #[must_use]
 pub fn synthetic_cluster(nodes: u32, gpus_per_node: u32, pods: u32, seed: u64) -> (String, String) {
@@ -416,7 +416,7 @@ pub fn synthetic_cluster(nodes: u32, gpus_per_node: u32, pods: u32, seed: u64) -
 /// with conversation-like prompt and output lengths, chosen by `seed`.
 ///
 /// ```
-/// let trace = runai::sim::synthetic_llm_trace(3, 1.0, 1);
+/// let trace = runai_py::sim::synthetic_llm_trace(3, 1.0, 1);
 /// assert!(trace.starts_with("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 00:00:00.0000000,"));
 /// assert_eq!(trace.lines().count(), 4);
 /// ```

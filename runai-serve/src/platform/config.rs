@@ -76,6 +76,36 @@ pub struct PlatformConfig {
     /// Canary steps for rolling updates (none by default: traffic moves all at once once the
     /// new revision is ready, as Run:ai does).
     pub canary: Vec<CanaryStepConfig>,
+    /// The admin service account's credentials, created on a fresh store. Without them the
+    /// platform makes a random secret and shows it once, at the first start.
+    pub admin: Option<AdminCredentials>,
+}
+
+/// Credentials of the bootstrap admin service account.
+///
+/// ```
+/// use runai_serve::platform::PlatformConfig;
+/// let config = PlatformConfig::from_yaml("admin: {clientId: admin, clientSecret: change-me-to-something-long}\n", "inline")?;
+/// assert_eq!(config.admin.unwrap().client_id, "admin");
+/// # Ok::<(), runai_serve::platform::ConfigError>(())
+/// ```
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AdminCredentials {
+    /// The client id.
+    pub client_id: String,
+    /// The client secret, at least 16 characters.
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for AdminCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret never reaches a log.
+        f.debug_struct("AdminCredentials")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One canary step: the new revision's share of the traffic and how long it holds.
@@ -135,6 +165,7 @@ impl Default for PlatformConfig {
             sample_workload: true,
             prometheus: None,
             canary: Vec::new(),
+            admin: None,
         }
     }
 }
@@ -208,6 +239,17 @@ impl PlatformConfig {
                 step.weight
             )));
         }
+        if let Some(admin) = &config.admin {
+            if admin.client_id.trim().is_empty() {
+                return Err(invalid("admin.clientId: must not be empty".to_owned()));
+            }
+            if admin.client_secret.chars().count() < 16 {
+                return Err(invalid(
+                    "admin.clientSecret: must be at least 16 characters; a long random string is best"
+                        .to_owned(),
+                ));
+            }
+        }
         if let Some(prometheus) = &config.prometheus {
             crate::observe::PrometheusClient::new(&prometheus.url)
                 .map_err(|e| invalid(format!("prometheus.url: {e}")))?;
@@ -245,6 +287,9 @@ mod tests {
         let error =
             PlatformConfig::from_yaml("canary: [{weight: 100, holdSeconds: 5}]\n", "test.yaml").unwrap_err();
         assert!(error.to_string().contains("canary"), "{error}");
+        let error = PlatformConfig::from_yaml("admin: {clientId: a, clientSecret: short}\n", "test.yaml")
+            .unwrap_err();
+        assert!(error.to_string().contains("admin.clientSecret"), "{error}");
         let missing = PlatformConfig::from_file("/nonexistent/platform.yaml").unwrap_err();
         assert!(matches!(missing, ConfigError::Read { .. }));
     }

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use config::{CanaryStepConfig, ConfigError, PlatformConfig, PrometheusSettings};
+pub use config::{AdminCredentials, CanaryStepConfig, ConfigError, PlatformConfig, PrometheusSettings};
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -113,10 +113,16 @@ impl Platform {
             .credentials(CredentialKind::ServiceAccount)?
             .iter()
             .any(|c| c.name == "admin");
-        let admin = if has_admin {
-            None
-        } else {
-            Some(store.create_credential(CredentialKind::ServiceAccount, "admin", None)?)
+        let admin = match &config.admin {
+            _ if has_admin => None,
+            Some(given) => Some(store.import_credential(
+                CredentialKind::ServiceAccount,
+                "admin",
+                None,
+                &given.client_id,
+                &given.client_secret,
+            )?),
+            None => Some(store.create_credential(CredentialKind::ServiceAccount, "admin", None)?),
         };
 
         // The gateway checks the tokens this control plane issues, and holds requests for
@@ -238,8 +244,8 @@ impl Platform {
         format!("http://{}", self.gateway)
     }
 
-    /// The admin service account created at this start, with its secret; `None` when the
-    /// store already had one (its secret was shown at the first start).
+    /// The admin service account created at this start, with its secret (the configured one,
+    /// or a random one); `None` when the store already had one.
     #[must_use]
     pub fn admin(&self) -> Option<&IssuedCredential> {
         self.admin.as_ref()

@@ -207,10 +207,36 @@ impl Store {
         let mut secret_bytes = [0_u8; 32];
         random(&mut secret_bytes)?;
         let client_secret: String = secret_bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.import_credential(kind, name, owner, &new_id()?, &client_secret)
+    }
+
+    /// Stores a credential whose client id and secret were chosen elsewhere (the platform's
+    /// configured admin account); the secret is kept hashed, as for any other.
+    ///
+    /// ```
+    /// use runai_serve::store::{CredentialKind, Store};
+    /// let store = Store::open_in_memory()?;
+    /// store.import_credential(CredentialKind::ServiceAccount, "admin", None, "admin", "a-long-enough-secret")?;
+    /// assert!(store.verify_credential("admin", "a-long-enough-secret")?.is_some());
+    /// # Ok::<(), runai_serve::store::StoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when a credential of that kind already has the name, or the
+    /// client id is taken.
+    pub fn import_credential(
+        &self,
+        kind: CredentialKind,
+        name: &str,
+        owner: Option<&str>,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<IssuedCredential, StoreError> {
         let mut salt = [0_u8; 16];
         random(&mut salt)?;
         let id = new_id()?;
-        let client_id = new_id()?;
+        let client_id = client_id.to_owned();
+        let client_secret = client_secret.to_owned();
         let created_at = now();
         let connection = self.lock();
         let inserted = connection.execute(
