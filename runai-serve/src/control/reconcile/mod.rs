@@ -14,18 +14,23 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use runai_core::cluster::Cluster;
 use runai_core::{DistributedInferenceSpec, InferenceSpec, NimServiceSpec, Phase};
 use tokio::sync::watch;
+
+mod route;
+mod settings;
+
+pub use settings::{CanaryStep, LoopSettings};
 
 use super::admission::{Admission, Admitted, Decisions, Demand};
 use super::autoscale::{Autoscaling, CustomMetrics, Wakeups};
 use super::collect::Collector;
 
 use crate::backend::{Backend, BackendError, Deployment, ReplicaPhase, RevisionStatus, WorkloadSpec};
-use crate::gateway::{AccessPolicy, Gateway, RevisionEndpoints, WorkloadKey};
+use crate::gateway::{Gateway, WorkloadKey};
 use crate::store::{RevisionRecord, Store, StoreError, WorkloadKind, WorkloadRecord};
 
 /// What stopped a pass of the loop.
@@ -38,122 +43,6 @@ pub enum ControlError {
     /// The backend failed in a way that is not one workload's fault.
     #[error(transparent)]
     Backend(#[from] BackendError),
-}
-
-/// How the loop paces itself.
-///
-/// ```
-/// let settings = runai_serve::control::LoopSettings::default();
-/// assert_eq!(settings.rollout_deadline.as_secs(), 600);
-/// ```
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct LoopSettings {
-    /// Time between passes when nothing changes.
-    pub interval: Duration,
-    /// How long a new revision may take to become ready before the update is abandoned.
-    pub rollout_deadline: Duration,
-    /// Knative's stable window and scale-to-zero grace period in seconds, when not the
-    /// defaults (60 and 30): shorter ones scale to zero sooner.
-    pub kpa_timing: Option<(u32, u32)>,
-    /// How traffic moves to a new revision once it is ready: empty (the default) moves all
-    /// of it at once, as Run:ai does; otherwise the new revision takes each step's share of
-    /// the traffic for the step's time before the old revision stops.
-    pub canary: Vec<CanaryStep>,
-}
-
-/// One step of a canary rollout: the new revision's share of the traffic, and how long it
-/// holds before the next step.
-///
-/// ```
-/// use std::time::Duration;
-/// use runai_serve::control::CanaryStep;
-/// let step = CanaryStep::new(10, Duration::from_secs(30));
-/// assert_eq!(step.weight, 10);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CanaryStep {
-    /// Percent of the traffic the new revision takes (1 to 99).
-    pub weight: u32,
-    /// How long the step lasts.
-    pub hold: Duration,
-}
-
-impl CanaryStep {
-    /// A step giving the new revision `weight` percent of the traffic for `hold`.
-    #[must_use]
-    pub fn new(weight: u32, hold: Duration) -> Self {
-        Self {
-            weight: weight.clamp(1, 99),
-            hold,
-        }
-    }
-}
-
-impl Default for LoopSettings {
-    /// A pass every 2 s; Run:ai's 10-minute rollout deadline.
-    fn default() -> Self {
-        Self {
-            interval: Duration::from_secs(2),
-            rollout_deadline: Duration::from_secs(600),
-            kpa_timing: None,
-            canary: Vec::new(),
-        }
-    }
-}
-
-impl LoopSettings {
-    /// Sets the time between passes.
-    ///
-    /// ```
-    /// let settings = runai_serve::control::LoopSettings::default().interval(std::time::Duration::from_millis(500));
-    /// assert_eq!(settings.interval.as_millis(), 500);
-    /// ```
-    #[must_use]
-    pub fn interval(mut self, interval: std::time::Duration) -> Self {
-        self.interval = interval;
-        self
-    }
-
-    /// Sets the rollout deadline.
-    ///
-    /// ```
-    /// let settings = runai_serve::control::LoopSettings::default().rollout_deadline(std::time::Duration::from_secs(1800));
-    /// assert_eq!(settings.rollout_deadline.as_secs(), 1800);
-    /// ```
-    #[must_use]
-    pub fn rollout_deadline(mut self, deadline: std::time::Duration) -> Self {
-        self.rollout_deadline = deadline;
-        self
-    }
-
-    /// Sets Knative's stable window (6 to 3600 s) and the grace period before the last
-    /// replica of an idle workload goes.
-    ///
-    /// ```
-    /// let settings = runai_serve::control::LoopSettings::default().kpa_timing(6, 2);
-    /// assert_eq!(settings.kpa_timing, Some((6, 2)));
-    /// ```
-    #[must_use]
-    pub fn kpa_timing(mut self, stable_window_s: u32, scale_to_zero_grace_s: u32) -> Self {
-        self.kpa_timing = Some((stable_window_s, scale_to_zero_grace_s));
-        self
-    }
-
-    /// Moves traffic to a ready new revision in canary steps instead of all at once.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use runai_serve::control::{CanaryStep, LoopSettings};
-    /// let settings = LoopSettings::default().canary([CanaryStep::new(10, Duration::from_secs(60)), CanaryStep::new(50, Duration::from_secs(60))]);
-    /// assert_eq!(settings.canary.len(), 2);
-    /// ```
-    #[must_use]
-    pub fn canary(mut self, steps: impl IntoIterator<Item = CanaryStep>) -> Self {
-        self.canary = steps.into_iter().collect();
-        self
-    }
 }
 
 /// The control loop over a store and a backend.
@@ -615,99 +504,6 @@ impl ControlLoop {
 
     /// Points the gateway at the revision that should take the traffic: the target once it
     /// has ready replicas, else the newest older one that has.
-    /// The new revision's share of the traffic while canary steps last; `None` once they
-    /// are over (or when there are none).
-    fn canary_weight(&self, revision_id: &str) -> Option<u32> {
-        if self.settings.canary.is_empty() {
-            return None;
-        }
-        let since = self
-            .promoted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(revision_id.to_owned())
-            .or_insert_with(Instant::now)
-            .elapsed();
-        let mut until = Duration::ZERO;
-        for step in &self.settings.canary {
-            until += step.hold;
-            if since < until {
-                return Some(step.weight);
-            }
-        }
-        None
-    }
-
-    fn route(
-        &self,
-        record: &WorkloadRecord,
-        target: &RevisionRecord,
-        name: &str,
-        statuses: &[RevisionStatus],
-        canary: Option<u32>,
-    ) {
-        let Some(gateway) = &self.gateway else {
-            return;
-        };
-        let workload = key(record);
-        // Access first: a workload whose policy needs tokens is never routed by a gateway that
-        // cannot check them.
-        if gateway
-            .set_access(&workload, access_policy(record.kind, &target.spec))
-            .is_err()
-        {
-            gateway.remove_workload(&workload);
-            return;
-        }
-        if let Some(weight) = canary {
-            // The new revision and the newest older one that serves share the traffic.
-            let new = statuses.iter().find(|s| s.revision == name);
-            let old = statuses
-                .iter()
-                .filter(|s| s.revision != name && !s.endpoints.is_empty())
-                .max_by_key(|s| revision_number(&s.revision));
-            if let (Some(new), Some(old)) = (new, old) {
-                let new_endpoints: Vec<&str> = new.endpoints.iter().map(String::as_str).collect();
-                let old_endpoints: Vec<&str> = old.endpoints.iter().map(String::as_str).collect();
-                let _ = gateway.update_revisions(
-                    &workload,
-                    &[
-                        RevisionEndpoints {
-                            revision: &new.revision,
-                            weight,
-                            replicas: &new_endpoints,
-                        },
-                        RevisionEndpoints {
-                            revision: &old.revision,
-                            weight: 100 - weight,
-                            replicas: &old_endpoints,
-                        },
-                    ],
-                );
-                return;
-            }
-        }
-        let serving = statuses
-            .iter()
-            .filter(|s| !s.endpoints.is_empty())
-            .max_by_key(|s| (s.revision == name, revision_number(&s.revision)));
-        let endpoints: Vec<&str> = serving
-            .map(|s| s.endpoints.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        let revision = serving.map_or(name, |s| s.revision.as_str());
-        // A workload whose replicas are not up yet stays known to the gateway with nothing to
-        // serve it (an attached activator holds its requests). Local endpoints are always
-        // well-formed http URLs, so an update cannot be refused.
-        let _ = gateway.update_revisions(
-            &workload,
-            &[RevisionEndpoints {
-                revision,
-                weight: 100,
-                replicas: &endpoints,
-            }],
-        );
-    }
-
     /// Writes a phase only when it changed, so events record changes, not passes.
     fn set_phase(
         &self,
@@ -733,28 +529,6 @@ impl ControlLoop {
         }
         Ok(())
     }
-}
-
-/// Who may call a workload, from its spec's serving port. A NIM service's port has no
-/// access fields: it is public, as the NIM operator exposes it.
-fn access_policy(kind: WorkloadKind, spec: &serde_json::Value) -> AccessPolicy {
-    let port = match kind {
-        WorkloadKind::Distributed => serde_json::from_value::<DistributedInferenceSpec>(spec.clone())
-            .ok()
-            .and_then(|s| s.serving_port)
-            .map(|port| runai_core::spec::ServingPort {
-                authorization_type: port.authorization_type.map(Into::into),
-                authorized_users: port.authorized_users,
-                authorized_groups: port.authorized_groups,
-                ..runai_core::spec::ServingPort::default()
-            }),
-        WorkloadKind::Nim => None,
-        _ => serde_json::from_value::<InferenceSpec>(spec.clone())
-            .ok()
-            .and_then(|s| s.serving_port),
-    };
-    port.as_ref()
-        .map_or_else(AccessPolicy::public, AccessPolicy::from_serving_port)
 }
 
 /// Whether every replica that is not ready is still starting (none backing off or failed).
