@@ -6,39 +6,21 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use runai_core::{
-    HttpResponse, Inference, InferenceCreationRequest, InferenceSpec, InferenceUpdateRequest, Validate,
-};
+use runai_core::{Inference, InferenceCreationRequest, InferenceSpec, InferenceUpdateRequest, Validate};
 use serde_json::{Value, json};
 
-use super::{Answer, Refusal, Shared, caller, failure, store_failure, strict};
+use super::{
+    Answer, Refusal, Shared, caller, delete_workload, failure, live_record, store_failure, strict, submitter,
+    workload_response,
+};
 use crate::store::{NewWorkload, WorkloadKind, WorkloadRecord};
 
-/// A stored inference as the API returns it.
-pub(super) fn inference(shared: &Shared, record: &WorkloadRecord) -> Result<Inference, Refusal> {
-    let view = json!({
-        "name": record.name, "requestedName": record.name, "workloadId": record.id,
-        "projectId": record.project_id, "clusterId": shared.settings.cluster_id,
-        "createdBy": record.created_by, "createdAt": record.created_at, "deletedAt": record.deleted_at,
-        "desiredPhase": record.desired_phase, "actualPhase": record.phase, "spec": record.spec,
-    });
-    serde_json::from_value(view).map_err(|e| {
-        failure(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("stored workload {}: {e}", record.id),
-        )
-    })
+fn inference(shared: &Shared, record: &WorkloadRecord) -> Result<Inference, Refusal> {
+    workload_response(shared, record)
 }
 
-pub(super) fn inference_record(shared: &Shared, id: &str) -> Result<WorkloadRecord, Refusal> {
-    let record = shared.store.workload(id).map_err(|e| store_failure(&e))?;
-    if record.kind != WorkloadKind::Inference || record.deleted_at.is_some() {
-        return Err(failure(
-            StatusCode::NOT_FOUND,
-            format!("no inference workload `{id}`"),
-        ));
-    }
-    Ok(record)
+fn inference_record(shared: &Shared, id: &str) -> Result<WorkloadRecord, Refusal> {
+    live_record(shared, id, WorkloadKind::Inference)
 }
 
 pub(super) async fn create_inference(
@@ -50,17 +32,13 @@ pub(super) async fn create_inference(
     let request: InferenceCreationRequest = strict(&body)?;
     // Accepted specs are stored with Run:ai's defaults applied, so what is read back is what runs.
     let spec = request.spec.clone().unwrap_or_default().with_defaults();
-    let by = claims
-        .get("preferred_username")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown");
     let new = NewWorkload::new(
         request.project_id.to_string(),
         &request.name,
         WorkloadKind::Inference,
         serde_json::to_value(&spec).unwrap_or_default(),
     )
-    .created_by(by);
+    .created_by(submitter(&claims));
     let record = shared
         .store
         .create_workload(&new)
@@ -116,13 +94,7 @@ pub(super) async fn delete_inference(
     Path(id): Path<String>,
 ) -> Answer {
     caller(&shared, &headers)?;
-    inference_record(&shared, &id)?;
-    shared.store.delete_workload(&id).map_err(|e| store_failure(&e))?;
-    let accepted = HttpResponse {
-        code: 202,
-        message: "deletion requested".to_owned(),
-    };
-    Ok((StatusCode::ACCEPTED, axum::Json(accepted)).into_response())
+    delete_workload(&shared, &id, Some(WorkloadKind::Inference))
 }
 
 pub(super) async fn revisions(

@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use runai_core::{ApiError, Validate};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 mod credentials;
 mod inference;
@@ -24,7 +24,7 @@ mod services;
 mod workloads;
 
 use super::tokens::TokenIssuer;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WorkloadKind, WorkloadRecord};
 
 /// What the control plane says about itself in its answers.
 ///
@@ -242,6 +242,60 @@ fn caller(shared: &Shared, headers: &HeaderMap) -> Result<Value, Refusal> {
     jsonwebtoken::decode::<Value>(token, &key, &validation)
         .map(|data| data.claims)
         .map_err(|e| unauthorized(&format!("the token is not valid: {e}")))
+}
+
+/// Who made the call, from its token.
+fn submitter(claims: &Value) -> &str {
+    claims
+        .get("preferred_username")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+}
+
+/// A live workload of `kind`, or 404.
+fn live_record(shared: &Shared, id: &str, kind: WorkloadKind) -> Result<WorkloadRecord, Refusal> {
+    let record = shared.store.workload(id).map_err(|e| store_failure(&e))?;
+    if record.kind != kind || record.deleted_at.is_some() {
+        return Err(failure(
+            StatusCode::NOT_FOUND,
+            format!("no {} workload `{id}`", kind.as_str()),
+        ));
+    }
+    Ok(record)
+}
+
+/// A stored inference or distributed inference as the v1 workload endpoints return it; typed,
+/// so the answer always has every field the API requires.
+fn workload_response<T: serde::de::DeserializeOwned>(
+    shared: &Shared,
+    record: &WorkloadRecord,
+) -> Result<T, Refusal> {
+    let view = json!({
+        "name": record.name, "requestedName": record.name, "workloadId": record.id,
+        "projectId": record.project_id, "clusterId": shared.settings.cluster_id,
+        "createdBy": record.created_by, "createdAt": record.created_at, "deletedAt": record.deleted_at,
+        "desiredPhase": record.desired_phase, "actualPhase": record.phase, "spec": record.spec,
+    });
+    serde_json::from_value(view).map_err(|e| {
+        failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("stored workload {}: {e}", record.id),
+        )
+    })
+}
+
+/// Marks a workload deleted (of `kind`, when given) and answers 202; the loop stops it.
+fn delete_workload(shared: &Shared, id: &str, kind: Option<WorkloadKind>) -> Answer {
+    match kind {
+        Some(kind) => live_record(shared, id, kind)?,
+        None => shared.store.workload(id).map_err(|e| store_failure(&e))?,
+    };
+    shared.store.delete_workload(id).map_err(|e| store_failure(&e))?;
+    let accepted = runai_core::HttpResponse {
+        code: 202,
+        message: "deletion requested".to_owned(),
+    };
+    Ok((StatusCode::ACCEPTED, axum::Json(accepted)).into_response())
 }
 
 /// A JSON body parsed strictly into `T` and validated, or a 400 naming every problem.

@@ -12,33 +12,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use runai_core::{
     DistributedInference, DistributedInferenceCreationRequest, DistributedInferenceSpec,
-    DistributedInferenceUpdateRequest, HttpResponse, NimServiceCreateRequest, NimServiceResponse,
-    NimServiceSpec, NimServiceUpdateRequest, Validate,
+    DistributedInferenceUpdateRequest, NimServiceCreateRequest, NimServiceResponse, NimServiceSpec,
+    NimServiceUpdateRequest, Validate,
 };
 use serde_json::{Value, json};
 
-use super::{Answer, Refusal, Shared, caller, failure, store_failure, strict};
+use super::{
+    Answer, Refusal, Shared, caller, delete_workload, failure, live_record, store_failure, strict, submitter,
+    workload_response,
+};
 use crate::store::{NewWorkload, WorkloadKind, WorkloadRecord};
-
-/// Who made the call, from its token.
-fn submitter(claims: &Value) -> &str {
-    claims
-        .get("preferred_username")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown")
-}
-
-/// A live workload of `kind`, or 404.
-fn record_of(shared: &Shared, id: &str, kind: WorkloadKind) -> Result<WorkloadRecord, Refusal> {
-    let record = shared.store.workload(id).map_err(|e| store_failure(&e))?;
-    if record.kind != kind || record.deleted_at.is_some() {
-        return Err(failure(
-            StatusCode::NOT_FOUND,
-            format!("no {} workload `{id}`", kind.as_str()),
-        ));
-    }
-    Ok(record)
-}
 
 fn internal(record: &WorkloadRecord, error: &serde_json::Error) -> Refusal {
     failure(
@@ -52,13 +35,7 @@ fn to_value<T: serde::Serialize>(value: &T) -> Value {
 }
 
 fn distributed(shared: &Shared, record: &WorkloadRecord) -> Result<DistributedInference, Refusal> {
-    let view = json!({
-        "name": record.name, "requestedName": record.name, "workloadId": record.id,
-        "projectId": record.project_id, "clusterId": shared.settings.cluster_id,
-        "createdBy": record.created_by, "createdAt": record.created_at, "deletedAt": record.deleted_at,
-        "desiredPhase": record.desired_phase, "actualPhase": record.phase, "spec": record.spec,
-    });
-    serde_json::from_value(view).map_err(|e| internal(record, &e))
+    workload_response(shared, record)
 }
 
 pub(super) async fn create_distributed(
@@ -89,7 +66,7 @@ pub(super) async fn get_distributed(
     Path(id): Path<String>,
 ) -> Answer {
     caller(&shared, &headers)?;
-    let record = record_of(&shared, &id, WorkloadKind::Distributed)?;
+    let record = live_record(&shared, &id, WorkloadKind::Distributed)?;
     Ok(axum::Json(distributed(&shared, &record)?).into_response())
 }
 
@@ -103,7 +80,7 @@ pub(super) async fn update_distributed(
 ) -> Answer {
     caller(&shared, &headers)?;
     let update: DistributedInferenceUpdateRequest = strict(&body)?;
-    let record = record_of(&shared, &id, WorkloadKind::Distributed)?;
+    let record = live_record(&shared, &id, WorkloadKind::Distributed)?;
     let mut spec: DistributedInferenceSpec =
         serde_json::from_value(record.spec.clone()).map_err(|e| internal(&record, &e))?;
     if let Some(replicas) = update.spec.and_then(|s| s.replicas) {
@@ -119,23 +96,8 @@ pub(super) async fn update_distributed(
             .rescale(&id, &to_value(&spec))
             .map_err(|e| store_failure(&e))?;
     }
-    let record = record_of(&shared, &id, WorkloadKind::Distributed)?;
+    let record = live_record(&shared, &id, WorkloadKind::Distributed)?;
     Ok((StatusCode::ACCEPTED, axum::Json(distributed(&shared, &record)?)).into_response())
-}
-
-/// Deletes a distributed inference (`DELETE …/distributed-inferences/{id}`) or any workload
-/// (`DELETE /api/v2/workloads/{id}`, how NIM services are deleted).
-fn delete(shared: &Shared, id: &str, kind: Option<WorkloadKind>) -> Answer {
-    match kind {
-        Some(kind) => record_of(shared, id, kind)?,
-        None => shared.store.workload(id).map_err(|e| store_failure(&e))?,
-    };
-    shared.store.delete_workload(id).map_err(|e| store_failure(&e))?;
-    let accepted = HttpResponse {
-        code: 202,
-        message: "deletion requested".to_owned(),
-    };
-    Ok((StatusCode::ACCEPTED, axum::Json(accepted)).into_response())
 }
 
 pub(super) async fn delete_distributed(
@@ -144,7 +106,7 @@ pub(super) async fn delete_distributed(
     Path(id): Path<String>,
 ) -> Answer {
     caller(&shared, &headers)?;
-    delete(&shared, &id, Some(WorkloadKind::Distributed))
+    delete_workload(&shared, &id, Some(WorkloadKind::Distributed))
 }
 
 pub(super) async fn delete_any(
@@ -153,7 +115,7 @@ pub(super) async fn delete_any(
     Path(id): Path<String>,
 ) -> Answer {
     caller(&shared, &headers)?;
-    delete(&shared, &id, None)
+    delete_workload(&shared, &id, None)
 }
 
 fn nim_service(shared: &Shared, record: &WorkloadRecord) -> Result<NimServiceResponse, Refusal> {
@@ -204,7 +166,7 @@ pub(super) async fn get_nim(
     Path(id): Path<String>,
 ) -> Answer {
     caller(&shared, &headers)?;
-    let record = record_of(&shared, &id, WorkloadKind::Nim)?;
+    let record = live_record(&shared, &id, WorkloadKind::Nim)?;
     Ok(axum::Json(nim_service(&shared, &record)?).into_response())
 }
 
@@ -218,7 +180,7 @@ pub(super) async fn update_nim(
 ) -> Answer {
     caller(&shared, &headers)?;
     let update: NimServiceUpdateRequest = strict(&body)?;
-    let record = record_of(&shared, &id, WorkloadKind::Nim)?;
+    let record = live_record(&shared, &id, WorkloadKind::Nim)?;
     let current: NimServiceSpec =
         serde_json::from_value(record.spec.clone()).map_err(|e| internal(&record, &e))?;
     let next = update.spec.with_defaults();
@@ -228,6 +190,6 @@ pub(super) async fn update_nim(
             .add_revision(&id, &to_value(&next))
             .map_err(|e| store_failure(&e))?;
     }
-    let record = record_of(&shared, &id, WorkloadKind::Nim)?;
+    let record = live_record(&shared, &id, WorkloadKind::Nim)?;
     Ok((StatusCode::ACCEPTED, axum::Json(nim_service(&shared, &record)?)).into_response())
 }
