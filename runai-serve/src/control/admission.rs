@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use runai_core::cluster::{Cluster, Project};
 use runai_core::spec::{Compute, Preemptibility, PriorityClass};
-use runai_core::{DistributedInferenceSpec, InferenceSpec};
+use runai_core::{DistributedInferenceSpec, InferenceSpec, NimServiceSpec};
 use runai_sched::engine::{Engine, PodGroup};
 use runai_sched::{GpuDemand, MILLI_PER_GPU, PodRequest, Rng, policy};
 
@@ -237,7 +237,20 @@ impl Admission {
                     demand.node_pools = spec.node_pools.unwrap_or_default();
                 }
             }
-            WorkloadKind::Nim => {}
+            WorkloadKind::Nim => {
+                if let Ok(spec) = serde_json::from_value::<NimServiceSpec>(spec.clone()) {
+                    // A NIM's compute has the same fields as an inference's.
+                    let compute = spec
+                        .compute
+                        .as_ref()
+                        .and_then(|c| serde_json::to_value(c).ok())
+                        .and_then(|c| serde_json::from_value::<Compute>(c).ok());
+                    demand.pods = vec![self.pod_request(compute.as_ref())];
+                    (demand.priority, demand.preemptible) =
+                        scheduling(spec.priority_class.as_ref(), spec.preemptibility);
+                    demand.node_pools = spec.node_pools.unwrap_or_default();
+                }
+            }
             _ => {
                 if let Ok(spec) = serde_json::from_value::<InferenceSpec>(spec.clone()) {
                     demand.pods = vec![self.pod_request(spec.compute.as_ref())];
@@ -403,6 +416,44 @@ mod tests {
         assert_eq!(decisions.evicted.len(), 1);
         assert_eq!(decisions.evicted[0].workload, "low");
         assert_eq!(decisions.evicted[0].for_workload, "high");
+    }
+
+    #[test]
+    fn demands_read_each_kind_of_spec() {
+        let admission = Admission::new(cluster(8, 8.0));
+        let record = |kind| WorkloadRecord {
+            id: "w".into(),
+            project_id: "1".into(),
+            name: "w".into(),
+            kind,
+            spec: serde_json::Value::Null,
+            desired_phase: "Running".into(),
+            phase: "Creating".into(),
+            phase_message: None,
+            generation: 1,
+            created_by: "admin".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            deleted_at: None,
+        };
+        let nim =
+            serde_json::json!({"image": "nim", "compute": {"gpuDevicesRequest": 2}, "priorityClass": "low"});
+        let demand = admission.demand(&record(WorkloadKind::Nim), "rev-1", &nim, 1, 0);
+        assert_eq!(demand.pods[0].gpu, GpuDemand::Devices { count: 2 });
+        assert!(demand.preemptible, "low priority is preemptible by default");
+        assert_eq!(demand.queue.as_deref(), Ok("team-a"));
+        let inference =
+            serde_json::json!({"image": "x", "compute": {"gpuDevicesRequest": 1, "gpuPortionRequest": 0.25}});
+        let demand = admission.demand(&record(WorkloadKind::Inference), "rev-1", &inference, 1, 0);
+        assert_eq!(demand.pods[0].gpu, GpuDemand::Share { milli: 250 });
+        assert!(
+            !demand.preemptible,
+            "inference is very-high and non-preemptible by default"
+        );
+        let distributed = serde_json::json!({"workers": 2, "leader": {"image": "x", "compute": {"gpuDevicesRequest": 8}},
+            "worker": {"image": "x", "compute": {"gpuDevicesRequest": 8}}});
+        let demand = admission.demand(&record(WorkloadKind::Distributed), "rev-1", &distributed, 1, 0);
+        assert_eq!(demand.pods.len(), 3, "a leader and two workers in one gang");
     }
 
     #[test]
