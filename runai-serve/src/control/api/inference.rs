@@ -10,10 +10,10 @@ use runai_core::{Inference, InferenceCreationRequest, InferenceSpec, InferenceUp
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Refusal, Shared, caller, delete_workload, failure, live_record, store_failure, strict, submitter,
-    workload_response,
+    Answer, Refusal, Shared, accept_workload, caller, delete_workload, failure, live_record, store_failure,
+    strict, workload_response,
 };
-use crate::store::{NewWorkload, WorkloadKind, WorkloadRecord};
+use crate::store::{WorkloadKind, WorkloadRecord};
 
 fn inference(shared: &Shared, record: &WorkloadRecord) -> Result<Inference, Refusal> {
     workload_response(shared, record)
@@ -32,17 +32,14 @@ pub(super) async fn create_inference(
     let request: InferenceCreationRequest = strict(&body)?;
     // Accepted specs are stored with Run:ai's defaults applied, so what is read back is what runs.
     let spec = request.spec.clone().unwrap_or_default().with_defaults();
-    let new = NewWorkload::new(
-        request.project_id.to_string(),
+    let record = accept_workload(
+        &shared,
+        &claims,
+        &request.project_id.to_string(),
         &request.name,
         WorkloadKind::Inference,
-        serde_json::to_value(&spec).unwrap_or_default(),
-    )
-    .created_by(submitter(&claims));
-    let record = shared
-        .store
-        .create_workload(&new)
-        .map_err(|e| store_failure(&e))?;
+        &spec,
+    )?;
     Ok((StatusCode::ACCEPTED, axum::Json(inference(&shared, &record)?)).into_response())
 }
 

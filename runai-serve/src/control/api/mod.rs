@@ -252,6 +252,21 @@ fn submitter(claims: &Value) -> &str {
         .unwrap_or("unknown")
 }
 
+/// Stores a new workload for the caller, its spec already defaulted; 409 when the name is
+/// taken in the project.
+fn accept_workload(
+    shared: &Shared,
+    claims: &Value,
+    project: &str,
+    name: &str,
+    kind: WorkloadKind,
+    spec: &impl serde::Serialize,
+) -> Result<WorkloadRecord, Refusal> {
+    let spec = serde_json::to_value(spec).unwrap_or_default();
+    let new = crate::store::NewWorkload::new(project, name, kind, spec).created_by(submitter(claims));
+    shared.store.create_workload(&new).map_err(|e| store_failure(&e))
+}
+
 /// A live workload of `kind`, or 404.
 fn live_record(shared: &Shared, id: &str, kind: WorkloadKind) -> Result<WorkloadRecord, Refusal> {
     let record = shared.store.workload(id).map_err(|e| store_failure(&e))?;

@@ -18,10 +18,10 @@ use runai_core::{
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Refusal, Shared, caller, delete_workload, failure, live_record, store_failure, strict, submitter,
-    workload_response,
+    Answer, Refusal, Shared, accept_workload, caller, delete_workload, failure, live_record, store_failure,
+    strict, workload_response,
 };
-use crate::store::{NewWorkload, WorkloadKind, WorkloadRecord};
+use crate::store::{WorkloadKind, WorkloadRecord};
 
 fn internal(record: &WorkloadRecord, error: &serde_json::Error) -> Refusal {
     failure(
@@ -46,17 +46,14 @@ pub(super) async fn create_distributed(
     let claims = caller(&shared, &headers)?;
     let request: DistributedInferenceCreationRequest = strict(&body)?;
     let spec = request.spec.clone().unwrap_or_default().with_defaults();
-    let new = NewWorkload::new(
-        request.project_id.to_string(),
+    let record = accept_workload(
+        &shared,
+        &claims,
+        &request.project_id.to_string(),
         &request.name,
         WorkloadKind::Distributed,
-        to_value(&spec),
-    )
-    .created_by(submitter(&claims));
-    let record = shared
-        .store
-        .create_workload(&new)
-        .map_err(|e| store_failure(&e))?;
+        &spec,
+    )?;
     Ok((StatusCode::ACCEPTED, axum::Json(distributed(&shared, &record)?)).into_response())
 }
 
@@ -146,17 +143,14 @@ pub(super) async fn create_nim(State(shared): State<Arc<Shared>>, headers: Heade
     let claims = caller(&shared, &headers)?;
     let request: NimServiceCreateRequest = strict(&body)?;
     let spec = request.spec.with_defaults();
-    let new = NewWorkload::new(
-        request.metadata.project_id.to_string(),
+    let record = accept_workload(
+        &shared,
+        &claims,
+        &request.metadata.project_id.to_string(),
         &request.metadata.name,
         WorkloadKind::Nim,
-        to_value(&spec),
-    )
-    .created_by(submitter(&claims));
-    let record = shared
-        .store
-        .create_workload(&new)
-        .map_err(|e| store_failure(&e))?;
+        &spec,
+    )?;
     Ok((StatusCode::ACCEPTED, axum::Json(nim_service(&shared, &record)?)).into_response())
 }
 
