@@ -35,7 +35,7 @@ pub(super) async fn create_inference(
     let record = accept_workload(
         &shared,
         &claims,
-        &request.project_id.to_string(),
+        request.project_id.as_str(),
         &request.name,
         WorkloadKind::Inference,
         &spec,

@@ -49,7 +49,7 @@ pub(super) async fn create_distributed(
     let record = accept_workload(
         &shared,
         &claims,
-        &request.project_id.to_string(),
+        request.project_id.as_str(),
         &request.name,
         WorkloadKind::Distributed,
         &spec,
@@ -146,7 +146,7 @@ pub(super) async fn create_nim(State(shared): State<Arc<Shared>>, headers: Heade
     let record = accept_workload(
         &shared,
         &claims,
-        &request.metadata.project_id.to_string(),
+        request.metadata.project_id.as_str(),
         &request.metadata.name,
         WorkloadKind::Nim,
         &spec,
