@@ -19,7 +19,9 @@ async fn control_plane(name: &str) -> (String, String, String, std::path::PathBu
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let issuer = TokenIssuer::new(store.clone(), url.clone());
-    let router = ControlApi::new(store, issuer, ApiSettings::default()).router();
+    let router = ControlApi::new(store, issuer, ApiSettings::default())
+        .unwrap()
+        .router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     (url, admin.credential.client_id, admin.client_secret, dir)
 }

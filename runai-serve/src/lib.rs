@@ -2,7 +2,8 @@
 //!
 //! This crate holds the all-in-one [`platform`] (store, Run:ai API, control loop, local
 //! backend and gateway in one process), the embedded control plane ([`store`],
-//! [`control`]), resource and model metrics ([`observe`]), the inference [`gateway`]
+//! [`control`]), bearer-token verification shared by the API and the gateway ([`auth`]),
+//! resource and model metrics ([`observe`]), the inference [`gateway`]
 //! (routing, authentication and access policies, TLS, queueing, balancing, an activator,
 //! streaming proxying and token-level metrics), the deployment [`backend`]s (the contract,
 //! the local backend that runs replicas as supervised child processes, and with the `kube`
@@ -20,6 +21,7 @@
 //! # }
 //! ```
 
+pub mod auth;
 pub mod backend;
 pub mod control;
 #[cfg(feature = "kube")]

@@ -1,6 +1,10 @@
 //! Tokens the embedded control plane issues for its service accounts and access keys:
-//! ES256 JWTs signed with a key kept in the store (made on first use), and the JWKS that
-//! verifies them, which the gateway and anyone else can load.
+//! ES256 JWTs signed with a key kept in the store (made on first use, rotated on demand),
+//! the JWKS that verifies them, which the gateway and anyone else can load, and the
+//! [`Authenticator`] that checks them.
+//!
+//! Rotation makes a new key and retires the old one: the old key stops signing at once but
+//! stays in the JWKS until every token it signed has expired, so no caller is cut off.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,6 +14,7 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
+use crate::auth::{AuthConfig, Authenticator, KeySource};
 use crate::store::{Credential, CredentialKind, SigningKey, Store, StoreError};
 
 /// What went wrong issuing a token.
@@ -25,6 +30,9 @@ pub enum TokenError {
     /// A key could not be made or used.
     #[error("signing key: {0}")]
     Key(String),
+    /// The verifier for issued tokens could not be built.
+    #[error(transparent)]
+    Verifier(#[from] crate::auth::AuthError),
 }
 
 /// A token just issued.
@@ -168,22 +176,77 @@ impl TokenIssuer {
         })
     }
 
-    /// The JWKS with every key's public half (retired keys too, until their tokens expire).
+    /// The JWKS with the public half of the signing key and of every retired key whose
+    /// tokens may not have expired yet.
     ///
     /// # Errors
     /// [`TokenError`] when the store fails or the first key cannot be made.
     pub fn jwks(&self) -> Result<Value, TokenError> {
         self.signing_key()?;
-        let keys = self
-            .store
-            .signing_keys()?
-            .iter()
-            .map(|k| serde_json::from_str(&k.public_jwk).map_err(|e| TokenError::Key(e.to_string())))
-            .collect::<Result<Vec<Value>, _>>()?;
+        // A retired key verifies for a token lifetime after retirement, and a minute of
+        // clock skew beyond it.
+        let horizon = SystemTime::now()
+            .checked_sub(self.lifetime + Duration::from_secs(60))
+            .unwrap_or(UNIX_EPOCH);
+        let mut keys = Vec::new();
+        for key in self.store.signing_keys()? {
+            if let Some(retired) = &key.retired_at {
+                let retired = crate::observe::parse_timestamp(retired)
+                    .map_err(|e| TokenError::Key(format!("key {}: retirement time: {e}", key.kid)))?;
+                if retired < horizon {
+                    continue;
+                }
+            }
+            let public: Value = serde_json::from_str(&key.public_jwk)
+                .map_err(|e| TokenError::Key(format!("key {}: public JWK: {e}", key.kid)))?;
+            keys.push(public);
+        }
         Ok(json!({ "keys": keys }))
     }
 
-    /// The newest key that still signs, made and stored on first use.
+    /// A verifier for the tokens this issuer signs: its issuer and audience required, its
+    /// JWKS as the keys. After [`TokenIssuer::rotate_key`], give it the new JWKS
+    /// ([`Authenticator::replace_jwks`]).
+    ///
+    /// ```
+    /// use runai_serve::control::TokenIssuer;
+    /// let store = runai_serve::store::Store::open_in_memory()?;
+    /// let verifier = TokenIssuer::new(store, "https://runai.localhost").authenticator()?;
+    /// # drop(verifier);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TokenError`] when the store fails or the first key cannot be made.
+    pub fn authenticator(&self) -> Result<Authenticator, TokenError> {
+        let jwks = self.jwks()?.to_string();
+        let config = AuthConfig::new(KeySource::Jwks(jwks), self.issuer.clone()).with_audience(self.audience.clone());
+        Ok(Authenticator::new(config)?)
+    }
+
+    /// Makes a new signing key and retires the one in use; returns the new key's id. Tokens
+    /// signed before keep verifying until they expire (the old key stays in the JWKS).
+    ///
+    /// ```
+    /// use runai_serve::control::TokenIssuer;
+    /// let store = runai_serve::store::Store::open_in_memory()?;
+    /// let issuer = TokenIssuer::new(store, "https://runai.localhost");
+    /// let first = issuer.jwks()?["keys"][0]["kid"].as_str().unwrap().to_owned();
+    /// let second = issuer.rotate_key()?;
+    /// assert_ne!(first, second);
+    /// assert_eq!(issuer.jwks()?["keys"].as_array().unwrap().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TokenError`] when the store fails or no key can be made.
+    pub fn rotate_key(&self) -> Result<String, TokenError> {
+        let old = self.signing_key()?;
+        self.store.retire_signing_key(&old.kid)?;
+        Ok(self.signing_key()?.kid)
+    }
+
+    /// The newest key that still signs, made and stored when there is none.
     fn signing_key(&self) -> Result<SigningKey, TokenError> {
         if let Some(key) = self
             .store

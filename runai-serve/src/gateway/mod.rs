@@ -28,7 +28,6 @@
 //! ```
 
 mod activator;
-mod auth;
 mod balance;
 mod headers;
 mod listen;
@@ -61,7 +60,8 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::shared::openai_error as error;
 pub use activator::{ActivatorConfig, ScaleFromZero};
-pub use auth::{AccessPolicy, AuthConfig, AuthError, Authenticator, ClaimNames, KeySource};
+use crate::auth;
+pub use crate::auth::{AccessPolicy, AuthConfig, AuthError, Authenticator, ClaimNames, KeySource};
 use balance::{Outstanding, Replica};
 pub use queue::WorkloadLimits;
 pub use route::WorkloadKey;

@@ -26,7 +26,7 @@ use crate::backend::{Backend, ImageCommand, LocalBackend, LocalConfig};
 use crate::control::{
     ApiSettings, CanaryStep, ControlApi, ControlLoop, CustomMetrics, LoopSettings, TokenIssuer, Wakeups,
 };
-use crate::gateway::{ActivatorConfig, AuthConfig, Authenticator, Gateway, GatewayConfig, KeySource};
+use crate::gateway::{ActivatorConfig, Gateway, GatewayConfig};
 use crate::observe::{MetricSeries, PrometheusClient};
 use crate::store::{CredentialKind, IssuedCredential, NewWorkload, Store, WorkloadKind};
 
@@ -127,12 +127,11 @@ impl Platform {
 
         // The gateway checks the tokens this control plane issues, and holds requests for
         // workloads at zero while the loop starts a replica.
-        let jwks = issuer.jwks()?.to_string();
-        let auth =
-            Authenticator::new(AuthConfig::new(KeySource::Jwks(jwks), api_url).with_audience("runai"))?;
+        // One verifier for the API and the gateway, so a rotated key reaches both at once.
+        let auth = issuer.authenticator()?;
         let wakeups = Wakeups::default();
         let gateway = Gateway::builder(GatewayConfig::default())
-            .authenticator(auth)
+            .authenticator(auth.clone())
             .activator(ActivatorConfig::default(), wakeups.clone())
             .build();
 
@@ -183,7 +182,7 @@ impl Platform {
         api_settings.metrics = metrics.clone();
         api_settings.gateway_url = Some(format!("http://{gateway_address}"));
         let scrape = (gateway.clone(), metrics);
-        let router = ControlApi::new(store.clone(), issuer, api_settings)
+        let router = ControlApi::with_authenticator(store.clone(), issuer, auth, api_settings)
             .router()
             .route(
                 "/metrics",

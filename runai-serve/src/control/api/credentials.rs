@@ -84,26 +84,20 @@ pub(super) async fn jwks(State(shared): State<Arc<Shared>>) -> Answer {
     Ok(axum::Json(set).into_response())
 }
 
-pub(super) fn create_credential(
+pub(super) async fn create_credential(
     shared: &Shared,
     headers: &HeaderMap,
     body: &[u8],
     kind: CredentialKind,
 ) -> Answer {
-    let claims = caller(shared, headers)?;
+    let claims = caller(shared, headers).await?;
     let name = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_owned))
         .ok_or_else(|| failure(StatusCode::BAD_REQUEST, "give the credential's `name`"))?;
     // An access key belongs to the user who makes it.
     let owner = (kind == CredentialKind::AccessKey)
-        .then(|| {
-            claims
-                .get("email")
-                .or_else(|| claims.get("sub"))
-                .and_then(Value::as_str)
-        })
-        .flatten();
+        .then(|| claims.email.as_deref().unwrap_or(&claims.subject));
     let issued = shared
         .store
         .create_credential(kind, &name, owner)
@@ -121,7 +115,7 @@ pub(super) async fn create_service_account(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    create_credential(&shared, &headers, &body, CredentialKind::ServiceAccount)
+    create_credential(&shared, &headers, &body, CredentialKind::ServiceAccount).await
 }
 
 pub(super) async fn create_access_key(
@@ -129,11 +123,11 @@ pub(super) async fn create_access_key(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    create_credential(&shared, &headers, &body, CredentialKind::AccessKey)
+    create_credential(&shared, &headers, &body, CredentialKind::AccessKey).await
 }
 
-pub(super) fn list_credentials(shared: &Shared, headers: &HeaderMap, kind: CredentialKind) -> Answer {
-    caller(shared, headers)?;
+pub(super) async fn list_credentials(shared: &Shared, headers: &HeaderMap, kind: CredentialKind) -> Answer {
+    caller(shared, headers).await?;
     let list = shared.store.credentials(kind).map_err(|e| store_failure(&e))?;
     let items: Vec<Value> = list
         .into_iter()
@@ -154,11 +148,11 @@ pub(super) fn list_credentials(shared: &Shared, headers: &HeaderMap, kind: Crede
 }
 
 pub(super) async fn service_accounts(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
-    list_credentials(&shared, &headers, CredentialKind::ServiceAccount)
+    list_credentials(&shared, &headers, CredentialKind::ServiceAccount).await
 }
 
 pub(super) async fn access_keys(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
-    list_credentials(&shared, &headers, CredentialKind::AccessKey)
+    list_credentials(&shared, &headers, CredentialKind::AccessKey).await
 }
 
 pub(super) async fn delete_credential(
@@ -166,7 +160,7 @@ pub(super) async fn delete_credential(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     shared
         .store
         .delete_credential(&id)

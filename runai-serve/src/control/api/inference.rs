@@ -28,7 +28,7 @@ pub(super) async fn create_inference(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let claims = caller(&shared, &headers)?;
+    let claims = caller(&shared, &headers).await?;
     let request: InferenceCreationRequest = strict(&body)?;
     // Accepted specs are stored with Run:ai's defaults applied, so what is read back is what runs.
     let spec = request.spec.clone().unwrap_or_default().with_defaults();
@@ -48,7 +48,7 @@ pub(super) async fn get_inference(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let record = inference_record(&shared, &id)?;
     Ok(axum::Json(inference(&shared, &record)?).into_response())
 }
@@ -59,7 +59,7 @@ pub(super) async fn update_inference(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let update: InferenceUpdateRequest = strict(&body)?;
     let record = inference_record(&shared, &id)?;
     let current: InferenceSpec = serde_json::from_value(record.spec)
@@ -90,7 +90,7 @@ pub(super) async fn delete_inference(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     delete_workload(&shared, &id, Some(WorkloadKind::Inference))
 }
 
@@ -99,7 +99,7 @@ pub(super) async fn revisions(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let record = inference_record(&shared, &id)?;
     let revisions = shared.store.revisions(&id).map_err(|e| store_failure(&e))?;
     let settings = &shared.settings;

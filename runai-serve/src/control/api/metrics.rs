@@ -101,7 +101,7 @@ pub(super) async fn inference(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     answer(&shared, &id, None, raw.as_deref(), true)
 }
 
@@ -111,7 +111,7 @@ pub(super) async fn inference_pod(
     Path((id, pod)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     answer(&shared, &id, Some(&pod), raw.as_deref(), true)
 }
 
@@ -121,7 +121,7 @@ pub(super) async fn workload(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     answer(&shared, &id, None, raw.as_deref(), false)
 }
 
@@ -131,6 +131,6 @@ pub(super) async fn workload_pod(
     Path((id, pod)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     answer(&shared, &id, Some(&pod), raw.as_deref(), false)
 }

@@ -8,13 +8,11 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{DecodingKey, Validation};
 use runai_core::{ApiError, Validate};
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod credentials;
 mod inference;
@@ -23,7 +21,8 @@ mod org;
 mod services;
 mod workloads;
 
-use super::tokens::TokenIssuer;
+use super::tokens::{TokenError, TokenIssuer};
+use crate::auth::{Authenticator, Denied, Principal};
 use crate::store::{Store, StoreError, WorkloadKind, WorkloadRecord};
 
 /// What the control plane says about itself in its answers.
@@ -68,6 +67,8 @@ impl Default for ApiSettings {
 struct Shared {
     store: Store,
     issuer: TokenIssuer,
+    /// Checks callers' tokens: the same verifier the gateway uses.
+    auth: Authenticator,
     settings: ApiSettings,
     /// When the API started, as the creation time of configured objects.
     started: String,
@@ -80,9 +81,9 @@ struct Shared {
 /// use runai_serve::store::Store;
 /// let store = Store::open_in_memory()?;
 /// let issuer = TokenIssuer::new(store.clone(), "http://127.0.0.1:8080");
-/// let router: axum::Router = ControlApi::new(store, issuer, ApiSettings::default()).router();
+/// let router: axum::Router = ControlApi::new(store, issuer, ApiSettings::default())?.router();
 /// # let _ = router;
-/// # Ok::<(), runai_serve::store::StoreError>(())
+/// # Ok::<(), runai_serve::control::TokenError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct ControlApi {
@@ -90,17 +91,40 @@ pub struct ControlApi {
 }
 
 impl ControlApi {
-    /// The API over `store`, with tokens from `issuer`.
+    /// The API over `store`, with tokens from `issuer`, checked by the issuer's
+    /// [`TokenIssuer::authenticator`].
+    ///
+    /// # Errors
+    /// [`TokenError`] when the signing key cannot be read or made.
+    pub fn new(store: Store, issuer: TokenIssuer, settings: ApiSettings) -> Result<Self, TokenError> {
+        let auth = issuer.authenticator()?;
+        Ok(Self::with_authenticator(store, issuer, auth, settings))
+    }
+
+    /// The API with callers' tokens checked by `auth` (share it with the gateway, so both
+    /// see a rotated key at once).
     #[must_use]
-    pub fn new(store: Store, issuer: TokenIssuer, settings: ApiSettings) -> Self {
+    pub fn with_authenticator(
+        store: Store,
+        issuer: TokenIssuer,
+        auth: Authenticator,
+        settings: ApiSettings,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 store,
                 issuer,
+                auth,
                 settings,
                 started: crate::store::now(),
             }),
         }
+    }
+
+    /// The verifier of callers' tokens.
+    #[must_use]
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.shared.auth
     }
 
     /// The routes.
@@ -214,56 +238,43 @@ fn store_failure(error: &StoreError) -> Refusal {
 /// Handlers answer a response or a refusal.
 type Answer = Result<Response, Refusal>;
 
-/// The caller's verified token claims, or the 401 to answer.
-fn caller(shared: &Shared, headers: &HeaderMap) -> Result<Value, Refusal> {
-    let unauthorized = |message: &str| failure(StatusCode::UNAUTHORIZED, message);
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| unauthorized("a bearer token is required; get one from /api/v1/token"))?;
-    let jwks: JwkSet = shared
-        .issuer
-        .jwks()
-        .ok()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .ok_or_else(|| failure(StatusCode::SERVICE_UNAVAILABLE, "no signing keys"))?;
-    let kid = jsonwebtoken::decode_header(token)
-        .ok()
-        .and_then(|h| h.kid)
-        .ok_or_else(|| unauthorized("the token is not a JWT with a key id"))?;
-    let jwk = jwks
-        .find(&kid)
-        .ok_or_else(|| unauthorized("the token's key is unknown"))?;
-    let key = DecodingKey::from_jwk(jwk).map_err(|_| unauthorized("the token's key is unusable"))?;
-    let mut validation = Validation::new(jsonwebtoken::Algorithm::ES256);
-    validation.set_issuer(&[shared.issuer.issuer()]);
-    validation.set_audience(&[shared.issuer.audience()]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .map(|data| data.claims)
-        .map_err(|e| unauthorized(&format!("the token is not valid: {e}")))
+/// The caller, from the request's verified bearer token, or the 401 (503 when no key can
+/// verify) to answer.
+async fn caller(shared: &Shared, headers: &HeaderMap) -> Result<Arc<Principal>, Refusal> {
+    shared.auth.authenticate(headers).await.map_err(|denied| match denied {
+        Denied::Unauthenticated(None) => failure(
+            StatusCode::UNAUTHORIZED,
+            "a bearer token is required; get one from /api/v1/token",
+        ),
+        Denied::Unauthenticated(Some(reason)) | Denied::Forbidden(reason) => {
+            failure(StatusCode::UNAUTHORIZED, reason)
+        }
+        Denied::Unavailable(reason) => failure(StatusCode::SERVICE_UNAVAILABLE, reason),
+    })
 }
 
-/// Who made the call, from its token.
-fn submitter(claims: &Value) -> &str {
-    claims
-        .get("preferred_username")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown")
+/// Who made the call: the token's username, else its subject.
+fn submitter(caller: &Principal) -> &str {
+    caller.username.as_deref().unwrap_or(&caller.subject)
 }
 
 /// Stores a new workload for the caller, its spec already defaulted; 409 when the name is
 /// taken in the project.
 fn accept_workload(
     shared: &Shared,
-    claims: &Value,
+    caller: &Principal,
     project: &str,
     name: &str,
     kind: WorkloadKind,
     spec: &impl serde::Serialize,
 ) -> Result<WorkloadRecord, Refusal> {
-    let spec = serde_json::to_value(spec).unwrap_or_default();
-    let new = crate::store::NewWorkload::new(project, name, kind, spec).created_by(submitter(claims));
+    let spec = serde_json::to_value(spec).map_err(|e| {
+        failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the workload's spec could not be stored: {e}"),
+        )
+    })?;
+    let new = crate::store::NewWorkload::new(project, name, kind, spec).created_by(submitter(caller));
     shared.store.create_workload(&new).map_err(|e| store_failure(&e))
 }
 

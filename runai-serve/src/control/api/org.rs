@@ -20,7 +20,7 @@ fn typed<T: serde::de::DeserializeOwned>(what: &str, view: Value) -> Result<T, R
 }
 
 pub(super) async fn clusters(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let settings = &shared.settings;
     let list: ClusterList = typed(
         "clusters",
@@ -49,7 +49,7 @@ fn pool_names(cluster: &runai_core::cluster::Cluster) -> Vec<(String, Option<Str
 }
 
 pub(super) async fn node_pools(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let settings = &shared.settings;
     let cluster = &settings.cluster;
     let pools: Vec<Value> = pool_names(cluster)
@@ -84,7 +84,7 @@ pub(super) async fn node_pools(State(shared): State<Arc<Shared>>, headers: Heade
 }
 
 pub(super) async fn projects(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let settings = &shared.settings;
     let projects: Vec<Value> = settings
         .cluster

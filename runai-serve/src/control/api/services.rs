@@ -43,7 +43,7 @@ pub(super) async fn create_distributed(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let claims = caller(&shared, &headers)?;
+    let claims = caller(&shared, &headers).await?;
     let request: DistributedInferenceCreationRequest = strict(&body)?;
     let spec = request.spec.clone().unwrap_or_default().with_defaults();
     let record = accept_workload(
@@ -62,7 +62,7 @@ pub(super) async fn get_distributed(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let record = live_record(&shared, &id, WorkloadKind::Distributed)?;
     Ok(axum::Json(distributed(&shared, &record)?).into_response())
 }
@@ -75,7 +75,7 @@ pub(super) async fn update_distributed(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let update: DistributedInferenceUpdateRequest = strict(&body)?;
     let record = live_record(&shared, &id, WorkloadKind::Distributed)?;
     let mut spec: DistributedInferenceSpec =
@@ -102,7 +102,7 @@ pub(super) async fn delete_distributed(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     delete_workload(&shared, &id, Some(WorkloadKind::Distributed))
 }
 
@@ -111,7 +111,7 @@ pub(super) async fn delete_any(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     delete_workload(&shared, &id, None)
 }
 
@@ -140,7 +140,7 @@ fn nim_service(shared: &Shared, record: &WorkloadRecord) -> Result<NimServiceRes
 }
 
 pub(super) async fn create_nim(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Answer {
-    let claims = caller(&shared, &headers)?;
+    let claims = caller(&shared, &headers).await?;
     let request: NimServiceCreateRequest = strict(&body)?;
     let spec = request.spec.with_defaults();
     let record = accept_workload(
@@ -159,7 +159,7 @@ pub(super) async fn get_nim(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let record = live_record(&shared, &id, WorkloadKind::Nim)?;
     Ok(axum::Json(nim_service(&shared, &record)?).into_response())
 }
@@ -172,7 +172,7 @@ pub(super) async fn update_nim(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let update: NimServiceUpdateRequest = strict(&body)?;
     let record = live_record(&shared, &id, WorkloadKind::Nim)?;
     let current: NimServiceSpec =

@@ -57,7 +57,7 @@ pub(super) async fn workload_status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let record = shared.store.workload(&id).map_err(|e| store_failure(&e))?;
     Ok(axum::Json(status_view(&shared.settings, &record)?).into_response())
 }
@@ -100,7 +100,7 @@ pub(super) async fn list_workloads(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Answer {
-    caller(&shared, &headers)?;
+    caller(&shared, &headers).await?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| failure(StatusCode::BAD_REQUEST, format!("the query does not parse: {e}")))?;
     let param = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());

@@ -20,7 +20,7 @@ use super::AuthError;
 /// Where the verification keys come from.
 ///
 /// ```
-/// use runai_serve::gateway::KeySource;
+/// use runai_serve::auth::KeySource;
 /// use std::time::Duration;
 /// let idp = KeySource::JwksUrl {
 ///     url: "https://idp.example.com/.well-known/jwks.json".into(),
@@ -168,6 +168,13 @@ impl KeyStore {
         })
     }
 
+    /// Replaces the keys with those of a JWKS document; on error the old keys stay.
+    pub(crate) fn replace(&self, jwks: &str) -> Result<(), AuthError> {
+        let keys = parse_jwks(jwks.as_bytes(), "the replacement JWKS")?;
+        self.keys.store(Arc::new(keys));
+        Ok(())
+    }
+
     /// The period after which keys from a URL or file are renewed.
     pub(crate) fn refresh_period(&self) -> Option<Duration> {
         match &self.source {
@@ -220,8 +227,9 @@ impl KeyStore {
         let keys = self.keys.load();
         keys.iter()
             .filter(|k| k.algorithms.contains(&alg))
-            // A token naming a key uses that key only; one naming none may use any that fits.
-            .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
+            // A token naming a key uses that key only; one naming none may use any that fits,
+            // and a key with no id (a shared secret) has no name to mismatch.
+            .filter(|k| kid.is_none() || k.kid.is_none() || k.kid.as_deref() == kid)
             .find_map(verify)
     }
 

@@ -2,12 +2,12 @@
 //! group lists) and the caller's identity as read from a verified token.
 
 use runai_core::spec::{AuthorizationType, ServingPort};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// A workload's access policy, as the serving port of its Run:ai spec states it.
 ///
 /// ```
-/// use runai_serve::gateway::AccessPolicy;
+/// use runai_serve::auth::AccessPolicy;
 /// use runai_core::spec::AuthorizationType;
 /// let policy = AccessPolicy::users(["alice@example.com", "ci-bot"]);
 /// assert_eq!(policy.authorization, AuthorizationType::AuthorizedUsers);
@@ -65,7 +65,7 @@ impl AccessPolicy {
     ///
     /// ```
     /// use runai_core::spec::{AuthorizationType, ServingPort};
-    /// use runai_serve::gateway::AccessPolicy;
+    /// use runai_serve::auth::AccessPolicy;
     /// let port = ServingPort {
     ///     authorization_type: Some(AuthorizationType::AuthorizedGroups),
     ///     authorized_groups: Some(vec!["ml-team".into()]),
@@ -107,7 +107,7 @@ impl AccessPolicy {
 /// own name contains dots (a URL, say) is found first under its literal name.
 ///
 /// ```
-/// use runai_serve::gateway::ClaimNames;
+/// use runai_serve::auth::ClaimNames;
 /// let claims = ClaimNames::default();
 /// assert_eq!(claims.user, ["preferred_username", "email", "sub"]);
 /// assert_eq!(claims.groups, "groups");
@@ -146,12 +146,24 @@ pub(crate) struct Principal {
     /// Every name the caller goes by (user claims, and service-account claims for those).
     pub(crate) names: Vec<String>,
     pub(crate) groups: Vec<String>,
+    /// `sub`.
+    pub(crate) subject: String,
+    /// `preferred_username`, when it is a string.
+    pub(crate) username: Option<String>,
+    /// `email`, when it is a string.
+    pub(crate) email: Option<String>,
 }
 
 impl Principal {
     /// Reads the caller from a token's verified claims.
-    pub(crate) fn from_claims(claims: &Value, names: &ClaimNames) -> Self {
-        let mut principal = Self::default();
+    pub(crate) fn from_claims(claims: &Map<String, Value>, names: &ClaimNames) -> Self {
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let mut principal = Self {
+            subject: text("sub").unwrap_or_default(),
+            username: text("preferred_username"),
+            email: text("email"),
+            ..Self::default()
+        };
         for claim in &names.user {
             push_strings(claim_at(claims, claim), &mut principal.names);
         }
@@ -167,10 +179,11 @@ impl Principal {
 }
 
 /// The value of `name` in `claims`: the literal key first, then a dotted path.
-fn claim_at<'a>(claims: &'a Value, name: &str) -> Option<&'a Value> {
+fn claim_at<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     claims.get(name).or_else(|| {
-        name.split('.')
-            .try_fold(claims, |value, segment| value.get(segment))
+        let mut segments = name.split('.');
+        let first = claims.get(segments.next()?)?;
+        segments.try_fold(first, |value, segment| value.get(segment))
     })
 }
 
@@ -188,22 +201,26 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
     #[test]
     fn names_come_from_every_user_claim_and_service_accounts_from_theirs() {
         let names = ClaimNames::default();
         let user = Principal::from_claims(
-            &json!({"sub": "42", "email": "a@x.io", "preferred_username": "alice", "groups": ["ml"]}),
+            &object(json!({"sub": "42", "email": "a@x.io", "preferred_username": "alice", "groups": ["ml"]})),
             &names,
         );
         assert_eq!(user.names, ["alice", "a@x.io", "42"]);
         assert_eq!(user.groups, ["ml"]);
         let bot = Principal::from_claims(
-            &json!({"sub": "7", "account_type": "service_account", "client_id": "ci-bot"}),
+            &object(json!({"sub": "7", "account_type": "service_account", "client_id": "ci-bot"})),
             &names,
         );
         assert_eq!(bot.names, ["7", "ci-bot"]);
         // Without the account type the client id names nobody.
-        let plain = Principal::from_claims(&json!({"sub": "7", "client_id": "ci-bot"}), &names);
+        let plain = Principal::from_claims(&object(json!({"sub": "7", "client_id": "ci-bot"})), &names);
         assert_eq!(plain.names, ["7"]);
     }
 
@@ -213,10 +230,10 @@ mod tests {
             groups: "realm_access.roles".into(),
             ..ClaimNames::default()
         };
-        let nested = Principal::from_claims(&json!({"realm_access": {"roles": ["a", "b"]}}), &names);
+        let nested = Principal::from_claims(&object(json!({"realm_access": {"roles": ["a", "b"]}})), &names);
         assert_eq!(nested.groups, ["a", "b"]);
         let literal = Principal::from_claims(
-            &json!({"realm_access.roles": "flat", "realm_access": {"roles": ["a"]}}),
+            &object(json!({"realm_access.roles": "flat", "realm_access": {"roles": ["a"]}})),
             &names,
         );
         assert_eq!(literal.groups, ["flat"]);
@@ -227,6 +244,7 @@ mod tests {
         let alice = Principal {
             names: vec!["alice".into()],
             groups: vec!["ml".into()],
+            ..Principal::default()
         };
         assert!(AccessPolicy::authenticated().allows(&alice));
         assert!(AccessPolicy::users(["alice"]).allows(&alice));

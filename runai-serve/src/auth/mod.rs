@@ -1,12 +1,14 @@
-//! Authentication and access: a bearer JWT is verified (signature against a JWKS or a
-//! shared secret, issuer, audience, expiry, not-before) and the workload's access policy
-//! decides. A missing or bad token gets 401, a valid token without access 403, and in
-//! both cases nothing is sent to a replica.
+//! Bearer-token authentication, one verifier for the gateway and the control API: a JWT's
+//! signature is checked against a JWKS or a shared secret, then its claims by type and value
+//! ([`claims`]: `iss`, `sub` and `exp` always required, `aud` once audiences are configured,
+//! `nbf` honoured), and a workload's access policy decides. A missing or bad token gets
+//! 401, a valid token without access 403, and in both cases nothing is sent to a replica.
 //!
 //! Verified tokens are remembered (bounded, for at most a minute and never past their
 //! expiry), so a client that sends the same token on every request pays for one signature
 //! check, not one per request.
 
+mod claims;
 mod keys;
 mod policy;
 
@@ -16,8 +18,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use base64::Engine as _;
 use jsonwebtoken::{Algorithm, Validation};
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+use claims::ClaimRules;
 
 pub use keys::KeySource;
 use keys::{KeyStore, Lookup};
@@ -27,7 +32,7 @@ pub use policy::{AccessPolicy, ClaimNames};
 /// How tokens are verified.
 ///
 /// ```
-/// use runai_serve::gateway::{AuthConfig, KeySource};
+/// use runai_serve::auth::{AuthConfig, KeySource};
 /// let config = AuthConfig::new(KeySource::SharedSecret(vec![7; 32]), "https://runai.example.com")
 ///     .with_audience("runai");
 /// assert_eq!(config.issuers, ["https://runai.example.com"]);
@@ -40,7 +45,8 @@ pub struct AuthConfig {
     pub keys: KeySource,
     /// Accepted `iss` values; a token from any other issuer is refused. At least one.
     pub issuers: Vec<String>,
-    /// Accepted `aud` values; when empty the audience is not checked.
+    /// Accepted `aud` values; once one is set, a token must carry `aud` naming one of them.
+    /// When empty the audience is not checked.
     pub audiences: Vec<String>,
     /// Which claims name the caller, its groups and its account type.
     pub claims: ClaimNames,
@@ -98,13 +104,14 @@ pub enum AuthError {
     },
 }
 
-/// Verifies bearer tokens and applies access policies; cheap to clone.
+/// Verifies bearer tokens and applies access policies; cheap to clone, and clones share the
+/// keys and the memory of verified tokens (so the control API and the gateway can share one).
 ///
 /// ```
-/// use runai_serve::gateway::{AuthConfig, Authenticator, KeySource};
+/// use runai_serve::auth::{AuthConfig, Authenticator, KeySource};
 /// let auth = Authenticator::new(AuthConfig::new(KeySource::SharedSecret(vec![7; 32]), "me"))?;
 /// # drop(auth);
-/// # Ok::<(), runai_serve::gateway::AuthError>(())
+/// # Ok::<(), runai_serve::auth::AuthError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Authenticator {
@@ -114,10 +121,8 @@ pub struct Authenticator {
 #[derive(Debug)]
 struct AuthInner {
     keys: Arc<KeyStore>,
-    /// Issuer, audience and time checks; the algorithm is set per token from its key.
-    validation: Validation,
+    rules: ClaimRules,
     claims: ClaimNames,
-    leeway_s: u64,
     verified: RwLock<HashMap<Box<str>, Verified>>,
 }
 
@@ -125,8 +130,7 @@ struct AuthInner {
 #[derive(Debug, Clone)]
 struct Verified {
     principal: Arc<Principal>,
-    expires: Option<u64>,
-    not_before: Option<u64>,
+    validity: claims::Validity,
     at: Instant,
 }
 
@@ -164,22 +168,16 @@ impl Authenticator {
             return Err(AuthError::MissingIssuer);
         }
         let keys = Arc::new(KeyStore::new(config.keys, config.min_refresh_interval)?);
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&config.issuers);
-        if config.audiences.is_empty() {
-            validation.validate_aud = false;
-        } else {
-            validation.set_audience(&config.audiences);
-        }
-        validation.validate_nbf = true;
-        validation.leeway = config.leeway.as_secs();
-        validation.set_required_spec_claims(&["exp", "iss"]);
+        let rules = ClaimRules {
+            issuers: config.issuers.into_iter().filter(|i| !i.is_empty()).collect(),
+            audiences: config.audiences,
+            leeway_s: config.leeway.as_secs(),
+        };
         Ok(Self {
             inner: Arc::new(AuthInner {
                 keys,
-                validation,
+                rules,
                 claims: config.claims,
-                leeway_s: config.leeway.as_secs(),
                 verified: RwLock::new(HashMap::new()),
             }),
         })
@@ -197,10 +195,27 @@ impl Authenticator {
         })
     }
 
+    /// Replaces the keys with those of `jwks` (a JWKS document), for an embedded issuer
+    /// that rotated its signing key. Tokens already verified stay remembered for at most a
+    /// minute, as after a JWKS refresh.
+    ///
+    /// ```
+    /// use runai_serve::auth::{AuthConfig, Authenticator, KeySource};
+    /// let jwks = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis","y":"y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE"}]}"#;
+    /// let auth = Authenticator::new(AuthConfig::new(KeySource::Jwks(jwks.into()), "me"))?;
+    /// auth.replace_jwks(jwks)?;
+    /// # Ok::<(), runai_serve::auth::AuthError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`AuthError::Jwks`] when the document holds no signing key; the old keys stay then.
+    pub fn replace_jwks(&self, jwks: &str) -> Result<(), AuthError> {
+        self.inner.keys.replace(jwks)
+    }
+
     /// Lets the request through when `policy` allows its caller.
     pub(crate) async fn check(&self, policy: &AccessPolicy, headers: &HeaderMap) -> Result<(), Denied> {
-        let token = bearer_token(headers)?;
-        let principal = self.verify(token).await?;
+        let principal = self.authenticate(headers).await?;
         if policy.allows(&principal) {
             Ok(())
         } else {
@@ -212,6 +227,12 @@ impl Authenticator {
         }
     }
 
+    /// The caller of a request, from its one `Authorization: Bearer` header.
+    pub(crate) async fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<Principal>, Denied> {
+        let token = bearer_token(headers)?;
+        self.verify(token).await
+    }
+
     /// The caller a token names, once its signature and claims check out.
     async fn verify(&self, token: &str) -> Result<Arc<Principal>, Denied> {
         let now = unix_now();
@@ -219,6 +240,7 @@ impl Authenticator {
             return Ok(found);
         }
         let invalid = |reason: String| Denied::Unauthenticated(Some(reason));
+        refuse_critical_extensions(token).map_err(invalid)?;
         let header = jsonwebtoken::decode_header(token).map_err(|_| {
             invalid(
                 "the token is not a signed JWT (a JWS with an RS, PS, ES, EdDSA or HS algorithm; `alg: none` is refused)"
@@ -230,9 +252,7 @@ impl Authenticator {
             .inner
             .keys
             .with_keys(header.kid.as_deref(), header.alg, |key| {
-                let mut validation = self.inner.validation.clone();
-                validation.algorithms = vec![header.alg];
-                match jsonwebtoken::decode::<Value>(token, &key.key, &validation) {
+                match jsonwebtoken::decode::<Value>(token, &key.key, &signature_only(header.alg)) {
                     Ok(data) => Some(data.claims),
                     Err(e) => {
                         last_error = Some(e);
@@ -252,46 +272,84 @@ impl Authenticator {
                 let reason = match last_error {
                     Some(e) => explain(&e),
                     None => match &header.kid {
-                        Some(kid) => format!("no key `{kid}` verifies {:?} tokens", header.alg),
+                        Some(kid) => {
+                            // The id is the caller's text: shortened and escaped before it is echoed.
+                            let shown: String = kid.chars().take(64).collect();
+                            format!("no key `{}` verifies {:?} tokens", shown.escape_debug(), header.alg)
+                        }
                         None => format!("no configured key verifies {:?} tokens", header.alg),
                     },
                 };
                 return Err(invalid(reason));
             }
         };
+        let Value::Object(claims) = claims else {
+            return Err(invalid("the token's claims are not a JSON object".into()));
+        };
+        let validity = self
+            .inner
+            .rules
+            .check(&claims, now)
+            .map_err(|e| invalid(e.to_string()))?;
         let principal = Arc::new(Principal::from_claims(&claims, &self.inner.claims));
-        self.remember(token, &claims, Arc::clone(&principal));
+        self.remember(token, validity, Arc::clone(&principal));
         Ok(principal)
     }
 
     fn remembered(&self, token: &str, now: u64) -> Option<Arc<Principal>> {
         let verified = self.inner.verified.read().ok()?;
         let entry = verified.get(token)?;
-        let leeway = self.inner.leeway_s;
-        let in_time = entry.expires.is_none_or(|exp| now < exp.saturating_add(leeway))
+        let leeway = self.inner.rules.leeway_s;
+        let in_time = now < entry.validity.expires.saturating_add(leeway)
             && entry
+                .validity
                 .not_before
                 .is_none_or(|nbf| nbf <= now.saturating_add(leeway));
         (in_time && entry.at.elapsed() < VERIFIED_TTL).then(|| Arc::clone(&entry.principal))
     }
 
-    fn remember(&self, token: &str, claims: &Value, principal: Arc<Principal>) {
+    fn remember(&self, token: &str, validity: claims::Validity, principal: Arc<Principal>) {
         let Ok(mut verified) = self.inner.verified.write() else {
             return;
         };
         if verified.len() >= VERIFIED_MAX {
             verified.clear();
         }
-        let seconds = |name: &str| claims.get(name).and_then(Value::as_f64).map(|v| v as u64);
         verified.insert(
             token.into(),
             Verified {
                 principal,
-                expires: seconds("exp"),
-                not_before: seconds("nbf"),
+                validity,
                 at: Instant::now(),
             },
         );
+    }
+}
+
+/// Checks the signature and the algorithm only: the claims are [`ClaimRules`]' to judge,
+/// with rules stricter than the library's.
+fn signature_only(alg: Algorithm) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    validation
+}
+
+/// RFC 7515 §4.1.11: a token naming critical header extensions must be refused by a
+/// verifier that does not understand them, and this one understands none.
+fn refuse_critical_extensions(token: &str) -> Result<(), String> {
+    let encoded = token.split('.').next().unwrap_or("");
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded) else {
+        // Not base64url: decoding the header fails next, with its own message.
+        return Ok(());
+    };
+    match serde_json::from_slice::<Map<String, Value>>(&bytes) {
+        Ok(header) if header.contains_key("crit") => {
+            Err("the token names critical header extensions (crit), which this server does not support".into())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -301,11 +359,17 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The token of an `Authorization: Bearer ...` header.
+/// The token of the request's one `Authorization: Bearer ...` header.
 fn bearer_token(headers: &HeaderMap) -> Result<&str, Denied> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
         return Err(Denied::Unauthenticated(None));
     };
+    if values.next().is_some() {
+        return Err(Denied::Unauthenticated(Some(
+            "the request has more than one Authorization header; send one".into(),
+        )));
+    }
     let value = value.to_str().unwrap_or("");
     let token = value
         .split_once(' ')
@@ -327,13 +391,11 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, Denied> {
 fn explain(error: &jsonwebtoken::errors::Error) -> String {
     use jsonwebtoken::errors::ErrorKind;
     match error.kind() {
-        ErrorKind::ExpiredSignature => "the token has expired; get a new one".into(),
-        ErrorKind::ImmatureSignature => "the token is not valid yet (nbf is in the future)".into(),
-        ErrorKind::InvalidIssuer => "the token's issuer (iss) is not one this gateway accepts".into(),
-        ErrorKind::InvalidAudience => "the token's audience (aud) is not one this gateway accepts".into(),
         ErrorKind::InvalidSignature => "the token's signature does not verify".into(),
-        ErrorKind::MissingRequiredClaim(claim) => format!("the token has no `{claim}` claim"),
         ErrorKind::InvalidAlgorithm => "the token's algorithm does not match its key".into(),
+        ErrorKind::Json(_) | ErrorKind::Utf8(_) | ErrorKind::Base64(_) => {
+            "the token's claims are not base64url-encoded JSON".into()
+        }
         other => format!("the token is invalid: {other:?}"),
     }
 }
