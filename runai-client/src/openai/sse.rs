@@ -262,4 +262,37 @@ mod tests {
         // The second one starts an unknown field name, so that line is ignored.
         assert_eq!(events, vec![data("a")]);
     }
+
+    /// A real chat stream, the seed of the fuzz cases below.
+    const STREAM: &[u8] = b": keep-alive\r\n\r\nevent: message\ndata: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n";
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+        ))]
+
+        /// Any bytes, cut anywhere: events come out, never a panic; and cutting a stream
+        /// differently never changes what it decodes to.
+        #[test]
+        fn any_bytes_in_any_pieces_decode_the_same(
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            at in proptest::prelude::any::<usize>(),
+            cuts in proptest::collection::vec(proptest::prelude::any::<usize>(), 0..8),
+        ) {
+            let mut body = STREAM.to_vec();
+            let at = at % (body.len() + 1);
+            body.splice(at..at, noise);
+            let whole = decode_pieces([body.as_slice()]);
+            let mut points: Vec<usize> = cuts.iter().map(|c| c % (body.len() + 1)).collect();
+            points.sort_unstable();
+            let mut pieces = Vec::new();
+            let mut start = 0;
+            for point in points {
+                pieces.push(&body[start..point]);
+                start = point;
+            }
+            pieces.push(&body[start..]);
+            proptest::prop_assert_eq!(decode_pieces(pieces), whole);
+        }
+    }
 }

@@ -287,4 +287,32 @@ mod tests {
         assert_eq!((stats.prompt_tokens, stats.completion_tokens), (Some(2), Some(1)));
         assert_eq!(stats.ttft, Some(Duration::from_millis(9)));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+        ))]
+
+        /// Whatever a replica streams, in whatever pieces, metering never panics.
+        #[test]
+        fn any_stream_is_metered_without_panicking(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+                    proptest::prelude::Just(b"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n".to_vec()),
+                    proptest::prelude::Just(b"data: {\"usage\":{\"completion_tokens\":18446744073709551615}}\n\n".to_vec()),
+                    proptest::prelude::Just(b"data: [DONE]\r\n\r\n".to_vec()),
+                ],
+                0..16,
+            ),
+            streaming in proptest::prelude::any::<bool>(),
+        ) {
+            let t0 = Instant::now();
+            let mut meter = TokenMeter::new(t0, streaming);
+            for (i, piece) in pieces.iter().enumerate() {
+                meter.feed(piece, at(t0, i as u64));
+            }
+            let _ = meter.finish(at(t0, 100));
+        }
+    }
 }
