@@ -18,6 +18,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use runai::core::Validate;
 use runai::core::spec::{AuthorizationType, ServingPort};
+use runai::serve::platform::LimitsConfig;
 use runai::serve::gateway::{
     AccessPolicy, AuthConfig, Authenticator, Balancing, ClaimNames, Gateway, GatewayConfig, KeySource,
     RevisionEndpoints, TlsConfig, WorkloadKey, WorkloadLimits,
@@ -76,6 +77,10 @@ struct FileConfig {
     upstream_http2: bool,
     tls: Option<TlsFile>,
     auth: Option<AuthFile>,
+    /// Client limits (timeouts, header and body sizes, connections), as in the platform's
+    /// configuration; `maxRequestBodyBytes` above wins over the one here.
+    #[serde(default)]
+    limits: LimitsConfig,
     #[serde(default)]
     workloads: Vec<WorkloadFile>,
 }
@@ -186,6 +191,9 @@ impl FileConfig {
     /// Every rule the types do not already enforce, all reported at once.
     fn check(&self) -> anyhow::Result<()> {
         let mut problems = Vec::new();
+        if let Err(problem) = self.limits.check() {
+            problems.push(problem);
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, w) in self.workloads.iter().enumerate() {
             let at = format!("workloads[{i}] ({}/{})", w.project, w.name);
@@ -250,7 +258,9 @@ impl FileConfig {
             },
             max_request_body_bytes: self
                 .max_request_body_bytes
-                .unwrap_or(defaults.max_request_body_bytes),
+                .unwrap_or(self.limits.max_request_body_bytes),
+            request_timeout: Duration::from_secs(self.limits.request_timeout_seconds),
+            limits: self.limits.server(),
             upstream_http2: self.upstream_http2,
         }
     }

@@ -38,6 +38,10 @@ struct Cli {
     /// Do not create the sample workload on a fresh store.
     #[arg(long)]
     no_sample: bool,
+    /// Make a new token-signing key at start and retire the old one (tokens it signed keep
+    /// working until they expire).
+    #[arg(long)]
+    rotate_signing_key: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -125,6 +129,10 @@ async fn platform(cli: Cli) -> anyhow::Result<()> {
         .map_or_else(|| "1".to_owned(), |p| p.id.as_str().to_owned());
     let data_dir = config.data_dir.clone();
     let platform = Platform::start(config).await.context("starting the platform")?;
+    if cli.rotate_signing_key {
+        let kid = platform.rotate_signing_key().context("rotating the signing key")?;
+        println!("Tokens are now signed with key {kid}; tokens signed before keep working until they expire.");
+    }
     print_welcome(&platform, &data_dir, &project);
     shutdown_signal().await;
     platform.shutdown().await;

@@ -39,6 +39,8 @@ fn scratch(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("runai-e2e-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    // The platform keeps its data here and refuses a folder that others can read.
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     dir
 }
 

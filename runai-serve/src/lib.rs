@@ -31,5 +31,6 @@ pub mod gateway;
 pub mod model_sim;
 pub mod observe;
 pub mod platform;
+pub mod server;
 mod shared;
 pub mod store;

@@ -30,7 +30,6 @@
 mod activator;
 mod balance;
 mod headers;
-mod listen;
 mod metrics;
 mod queue;
 mod route;
@@ -58,6 +57,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::server::{BodyFault, ClientBody, ErrorShape, Peer};
 use crate::shared::openai_error as error;
 pub use activator::{ActivatorConfig, ScaleFromZero};
 use crate::auth;
@@ -87,8 +87,15 @@ pub struct GatewayConfig {
     /// How replicas are chosen.
     pub balancing: Balancing,
     /// Largest request body accepted, in bytes: a larger declared length gets 413 before
-    /// anything is sent, and a streamed body that grows past it is cut off.
+    /// anything is sent, and a streamed body that grows past it gets 413 too (the replica's
+    /// half-sent request is abandoned).
     pub max_request_body_bytes: u64,
+    /// How long a request may wait for a replica slot and its response headers when its
+    /// workload sets no `requestTimeoutSeconds` (504 after it). A token stream may last
+    /// longer once its headers came.
+    pub request_timeout: std::time::Duration,
+    /// What clients may do to the listener: timeouts, header sizes, connections.
+    pub limits: crate::server::ServerLimits,
     /// Speak HTTP/2 to replicas (cleartext, prior knowledge) instead of HTTP/1.1: one
     /// multiplexed connection per replica. The model servers must accept it.
     pub upstream_http2: bool,
@@ -123,8 +130,12 @@ impl Default for GatewayConfig {
             domain: None,
             drain_timeout: std::time::Duration::from_secs(30),
             balancing: Balancing::LeastOutstanding,
-            // Far above any prompt, and bounded: a gateway must not stream gigabytes upstream.
-            max_request_body_bytes: 64 * 1024 * 1024,
+            // Room for a long prompt with images, and bounded: a gateway must not stream
+            // gigabytes upstream.
+            max_request_body_bytes: 4 * 1024 * 1024,
+            // Knative's default revision timeout.
+            request_timeout: std::time::Duration::from_secs(300),
+            limits: crate::server::ServerLimits::default(),
             upstream_http2: false,
         }
     }
@@ -797,22 +808,21 @@ impl Gateway {
             inner: Arc::clone(&self.inner),
             client: self.client.clone(),
         };
-        listen::serve(listener, tls, state, signal, deadline).await
+        let handler = move |request: Request, peer: Peer| {
+            let state = state.clone();
+            async move { handle(&state, request, peer).await }
+        };
+        let limits = self.inner.config.limits;
+        let tls = tls.map(|tls| Arc::clone(&tls.server));
+        crate::server::serve(listener, tls, limits, ErrorShape::OpenAi, handler, signal, deadline).await
     }
-}
-
-/// The client side of a request's connection, as the listener saw it.
-#[derive(Debug, Clone, Copy)]
-struct ClientConnection {
-    peer: Option<std::net::IpAddr>,
-    over_tls: bool,
 }
 
 /// The handler of [`Gateway::router`], for gateways embedded in another axum server: the
 /// peer comes from `ConnectInfo` when the server provides it.
 async fn proxy(State(state): State<ProxyState>, request: Request) -> Response {
-    let connection = ClientConnection {
-        peer: request
+    let connection = Peer {
+        address: request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip()),
@@ -822,7 +832,7 @@ async fn proxy(State(state): State<ProxyState>, request: Request) -> Response {
 }
 
 /// Proxies one request and counts its response.
-async fn handle(state: &ProxyState, request: Request, connection: ClientConnection) -> Response {
+async fn handle(state: &ProxyState, request: Request, connection: Peer) -> Response {
     let arrived = Instant::now();
     let inner = &state.inner;
     let (response, stats) = forward(state, request, connection, arrived).await;
@@ -848,7 +858,7 @@ const METERED_PATHS: [&str; 3] = ["/v1/chat/completions", "/v1/completions", "/v
 async fn forward(
     state: &ProxyState,
     request: Request,
-    connection: ClientConnection,
+    connection: Peer,
     arrived: Instant,
 ) -> (Response, Option<Arc<WorkloadStats>>) {
     let inner = &state.inner;
@@ -866,10 +876,9 @@ async fn forward(
             None,
         );
     }
-    let body = Body::new(http_body_util::Limited::new(
-        body,
-        usize::try_from(limit).unwrap_or(usize::MAX),
-    ));
+    // The server recorded the body's faults here; a router served elsewhere has none yet.
+    let fault = parts.extensions.get::<BodyFault>().cloned().unwrap_or_default();
+    let body = Body::new(ClientBody::new(body, None, Some(limit), fault.clone()));
     let host = parts.headers.get(header::HOST).cloned().or_else(|| {
         parts
             .uri
@@ -925,13 +934,13 @@ async fn forward(
             .iter()
             .any(|p| upstream_path.split('?').next().unwrap_or("").ends_with(p));
     headers::strip_hop_by_hop(&mut parts.headers);
-    headers::set_forwarded(&mut parts.headers, connection.peer, host, connection.over_tls);
+    headers::set_forwarded(&mut parts.headers, connection.address, host, connection.over_tls);
     parts.headers.remove(header::HOST);
     // A small body of known length is kept, so a request that fails to connect can go to
     // another replica; one that reached a replica is never sent again.
     // Only worth keeping when another replica could take the retry.
     let retry_possible = backend.replicas().nth(1).is_some();
-    let (body, replay) = match replayable(declared, body, retry_possible).await {
+    let (body, replay) = match replayable(declared, body, retry_possible, &fault).await {
         Ok(kept) => kept,
         Err(response) => return (served_by(response, &revision), Some(stats)),
     };
@@ -942,6 +951,7 @@ async fn forward(
         path: upstream_path,
         metered,
         arrived,
+        fault,
     };
     let first = send_once(state, &backend, &key, outstanding, &head, parts.headers, body).await;
     let failed = match first {
@@ -983,6 +993,7 @@ async fn replayable(
     declared: Option<u64>,
     body: Body,
     retry_possible: bool,
+    fault: &BodyFault,
 ) -> Result<(Body, Option<bytes::Bytes>), Response> {
     match declared {
         Some(length) if retry_possible && length <= REPLAYABLE_BODY => {
@@ -991,12 +1002,13 @@ async fn replayable(
                 REPLAYABLE_BODY as usize,
             ))
             .await
-            .map_err(|e| {
-                error(
+            .map_err(|e| match fault.get() {
+                Some(fault) => client_fault(fault),
+                None => error(
                     StatusCode::BAD_REQUEST,
                     "invalid_request_error",
                     &format!("request body: {e}"),
-                )
+                ),
             })?
             .to_bytes();
             Ok((Body::from(bytes.clone()), Some(bytes)))
@@ -1012,6 +1024,9 @@ struct UpstreamHead {
     path: String,
     metered: bool,
     arrived: Instant,
+    /// Where the client's body records its failures, which are the client's, not the
+    /// replica's.
+    fault: BodyFault,
 }
 
 /// Why an attempt produced no upstream response.
@@ -1056,7 +1071,7 @@ async fn send_once(
     *upstream.uri_mut() = uri;
     // The deadline covers the wait for a slot and the replica's response headers, not the
     // body: a token stream may rightly last longer than any request timeout.
-    let timeout = backend.limits.request_timeout;
+    let timeout = backend.limits.request_timeout.or(Some(inner.config.request_timeout));
     let deadline = timeout.map(|d| tokio::time::Instant::now() + d);
     let slot = match outstanding.replica().admission.admit(timeout).await {
         Ok(slot) => slot,
@@ -1100,6 +1115,11 @@ async fn send_once(
             };
             Ok(Response::from_parts(parts, Body::new(body)))
         }
+        // The client's body failed (stalled, malformed, too large): its fault, answered as
+        // such and never counted against the replica.
+        Err(_) if head.fault.get().is_some() => Err(Failure::Respond(client_fault(
+            head.fault.get().expect("checked just above"),
+        ))),
         Err(e) => {
             let message = format!("replica {replica} of workload {key}: {e}");
             if e.is_connect() {
@@ -1131,6 +1151,12 @@ fn upstream_client(config: &GatewayConfig) -> UpstreamClient {
 fn served_by(mut response: Response, revision: &Arc<str>) -> Response {
     response.extensions_mut().insert(ServedBy(Arc::clone(revision)));
     response
+}
+
+/// The answer to a request whose body failed on the client's side.
+fn client_fault(fault: &crate::server::BodyError) -> Response {
+    let status = fault.status();
+    error(status, crate::server::openai_type(status), &fault.to_string())
 }
 
 fn retry_later(mut response: Response) -> Response {

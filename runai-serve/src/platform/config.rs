@@ -79,6 +79,9 @@ pub struct PlatformConfig {
     /// The admin service account's credentials, created on a fresh store. Without them the
     /// platform makes a random secret and shows it once, at the first start.
     pub admin: Option<AdminCredentials>,
+    /// What clients of the API and the gateway may do: timeouts, header and body sizes,
+    /// connections.
+    pub limits: super::LimitsConfig,
 }
 
 /// Credentials of the bootstrap admin service account.
@@ -166,6 +169,7 @@ impl Default for PlatformConfig {
             prometheus: None,
             canary: Vec::new(),
             admin: None,
+            limits: super::LimitsConfig::default(),
         }
     }
 }
@@ -250,6 +254,7 @@ impl PlatformConfig {
                 ));
             }
         }
+        config.limits.check().map_err(invalid)?;
         if let Some(prometheus) = &config.prometheus {
             crate::observe::PrometheusClient::new(&prometheus.url)
                 .map_err(|e| invalid(format!("prometheus.url: {e}")))?;
@@ -290,6 +295,10 @@ mod tests {
         let error = PlatformConfig::from_yaml("admin: {clientId: a, clientSecret: short}\n", "test.yaml")
             .unwrap_err();
         assert!(error.to_string().contains("admin.clientSecret"), "{error}");
+        let error = PlatformConfig::from_yaml("limits: {idleTimeoutSeconds: 0}\n", "test.yaml").unwrap_err();
+        assert!(error.to_string().contains("limits.idleTimeoutSeconds"), "{error}");
+        let error = PlatformConfig::from_yaml("limits: {maxHeadBytes: 100}\n", "test.yaml").unwrap_err();
+        assert!(error.to_string().contains("limits.maxHeadBytes"), "{error}");
         let missing = PlatformConfig::from_file("/nonexistent/platform.yaml").unwrap_err();
         assert!(matches!(missing, ConfigError::Read { .. }));
     }

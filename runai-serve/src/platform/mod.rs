@@ -12,12 +12,16 @@
 //! ```
 
 mod config;
+mod data_dir;
+mod limits;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::{AdminCredentials, CanaryStepConfig, ConfigError, PlatformConfig, PrometheusSettings};
+pub use data_dir::DataDirError;
+pub use limits::LimitsConfig;
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -27,6 +31,7 @@ use crate::control::{
     ApiSettings, CanaryStep, ControlApi, ControlLoop, CustomMetrics, LoopSettings, TokenIssuer, Wakeups,
 };
 use crate::gateway::{ActivatorConfig, Gateway, GatewayConfig};
+use crate::server::ErrorShape;
 use crate::observe::{MetricSeries, PrometheusClient};
 use crate::store::{CredentialKind, IssuedCredential, NewWorkload, Store, WorkloadKind};
 
@@ -39,14 +44,9 @@ pub const SAMPLE_IMAGE: &str = "runai/model-sim";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlatformError {
-    /// The data folder could not be made.
-    #[error("creating the data folder {path}: {source}")]
-    DataDir {
-        /// The folder.
-        path: std::path::PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// The data folder could not be made, or others can read it.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -75,6 +75,8 @@ pub struct Platform {
     gateway: SocketAddr,
     admin: Option<IssuedCredential>,
     store: Store,
+    issuer: TokenIssuer,
+    auth: crate::auth::Authenticator,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -87,11 +89,7 @@ impl Platform {
     /// # Errors
     /// [`PlatformError`] when the store, the keys or a listener cannot be set up.
     pub async fn start(config: PlatformConfig) -> Result<Self, PlatformError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| PlatformError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
-        let store = Store::open(config.data_dir.join("runai.db"))?;
+        let store = Store::open(data_dir::prepare(&config.data_dir)?)?;
         let listen = |what: &'static str, address: SocketAddr| async move {
             tokio::net::TcpListener::bind(address)
                 .await
@@ -130,7 +128,13 @@ impl Platform {
         // One verifier for the API and the gateway, so a rotated key reaches both at once.
         let auth = issuer.authenticator()?;
         let wakeups = Wakeups::default();
-        let gateway = Gateway::builder(GatewayConfig::default())
+        let gateway_config = GatewayConfig {
+            max_request_body_bytes: config.limits.max_request_body_bytes,
+            request_timeout: Duration::from_secs(config.limits.request_timeout_seconds),
+            limits: config.limits.server(),
+            ..GatewayConfig::default()
+        };
+        let gateway = Gateway::builder(gateway_config)
             .authenticator(auth.clone())
             .activator(ActivatorConfig::default(), wakeups.clone())
             .build();
@@ -182,7 +186,7 @@ impl Platform {
         api_settings.metrics = metrics.clone();
         api_settings.gateway_url = Some(format!("http://{gateway_address}"));
         let scrape = (gateway.clone(), metrics);
-        let router = ControlApi::with_authenticator(store.clone(), issuer, auth, api_settings)
+        let router = ControlApi::with_authenticator(store.clone(), issuer.clone(), auth.clone(), api_settings)
             .router()
             .route(
                 "/metrics",
@@ -199,6 +203,7 @@ impl Platform {
                     }
                 }),
             );
+        let api_limits = config.limits.server();
         let (stop, stopped) = watch::channel(false);
         let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
             let _ = stopped.wait_for(|stop| *stop).await;
@@ -209,9 +214,7 @@ impl Platform {
             tokio::spawn({
                 let stopped = until_stopped(stopped.clone());
                 async move {
-                    let _ = axum::serve(api_listener, router)
-                        .with_graceful_shutdown(stopped)
-                        .await;
+                    let _ = crate::server::serve_router(api_listener, router, api_limits, ErrorShape::RunAi, stopped).await;
                 }
             }),
             tokio::spawn({
@@ -226,6 +229,8 @@ impl Platform {
             gateway: gateway_address,
             admin,
             store,
+            issuer,
+            auth,
             stop,
             tasks,
         })
@@ -254,6 +259,17 @@ impl Platform {
     #[must_use]
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Makes a new token-signing key and retires the old one; the API and the gateway accept
+    /// tokens of both until the old key's last token expires. Returns the new key's id.
+    ///
+    /// # Errors
+    /// [`PlatformError`] when the store fails or no key can be made.
+    pub fn rotate_signing_key(&self) -> Result<String, PlatformError> {
+        let kid = self.issuer.rotate_key()?;
+        self.auth.replace_jwks(&self.issuer.jwks()?.to_string())?;
+        Ok(kid)
     }
 
     /// Stops serving, stops the loop, and waits for both; replicas stop with the backend.
