@@ -287,20 +287,13 @@ proptest! {
     fn mutated_tokens_are_refused_or_accepted_never_crash(token in token_seed()) {
         let mut value = b"Bearer ".to_vec();
         value.extend_from_slice(&token);
-        let original = token == gateway_target().tokens[0].as_bytes();
+        // The header's surrounding whitespace is not part of the token (RFC 9110 §5.5).
+        let original = token.trim_ascii() == gateway_target().tokens[0].as_bytes();
         if let Some(status) = through_gateway(b"GET", "/p/w/v1/models", &[(b"authorization".to_vec(), value)], Vec::new()) {
-            // Only the untouched token passes the check (and then meets the closed port).
-            if original {
-                prop_assert_eq!(status, 502);
-            } else {
-                prop_assert!(status == 401 || status == 502, "status {}", status);
-                if status == 502 {
-                    // A mutation the verifier accepted must have left the signed bytes alone
-                    // (base64 has unused trailing bits): the claims must still be the issuer's.
-                    let text = String::from_utf8_lossy(&token).into_owned();
-                    prop_assert!(jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&text).is_ok());
-                }
-            }
+            // The untouched token passes the check (and then meets the closed port: 502);
+            // every real change to a signed token is refused.
+            let expected = if original { 502 } else { 401 };
+            prop_assert_eq!(status, expected, "token {:?}", String::from_utf8_lossy(&token));
         }
     }
 

@@ -322,3 +322,20 @@ async fn the_platform_keeps_its_data_private_and_refuses_an_exposed_folder() {
     assert!(error.contains("chmod 600") && error.contains("runai.db"), "{error}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn the_gateway_s_admin_listener_answers_errors_in_the_openai_shape() {
+    let gateway = Gateway::new(GatewayConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = gateway.metrics_router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    for (request, expected) in [
+        ("POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 405),
+        ("GET /nothing HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 404),
+    ] {
+        let (response, _) = exchange(address, request.as_bytes()).await;
+        assert_eq!(status_of(&response), expected, "{response}");
+        assert!(json_body(&response)["error"]["message"].is_string(), "{response}");
+    }
+}

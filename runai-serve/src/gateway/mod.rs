@@ -718,7 +718,7 @@ impl Gateway {
     /// [`Gateway::metrics_text`], `GET /summaries` the [`Gateway::summaries`] as JSON.
     pub fn metrics_router(&self) -> Router {
         let (metrics, summaries) = (self.clone(), self.clone());
-        Router::new()
+        let router = Router::new()
             .route(
                 "/metrics",
                 axum::routing::get(move || async move {
@@ -734,7 +734,10 @@ impl Gateway {
             .route(
                 "/summaries",
                 axum::routing::get(move || async move { axum::Json(summaries.summaries()) }),
-            )
+            );
+        ErrorShape::OpenAi.apply(
+            router.fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such admin endpoint") }),
+        )
     }
 
     /// The gateway as an axum router: every path is proxied.

@@ -111,6 +111,24 @@ impl ErrorShape {
         }
     }
 
+    /// `router` with every error response in this shape: those its handlers answer in
+    /// another form, and those axum answers itself (405 with the methods from `Allow`, 413
+    /// and 400 from reading the body), and 408 or 400 when the client's body stalled or was
+    /// malformed (see [`serve_router`]).
+    ///
+    /// ```
+    /// use runai_serve::server::ErrorShape;
+    /// let router = axum::Router::new().route("/v1/models", axum::routing::get(|| async { "[]" }));
+    /// let shaped: axum::Router = ErrorShape::OpenAi.apply(router);
+    /// # drop(shaped);
+    /// ```
+    pub fn apply(self, router: axum::Router) -> axum::Router {
+        // Outside the routes, so the shape sees the `Allow` header axum adds to a 405.
+        axum::Router::new()
+            .fallback_service(router)
+            .layer(axum::middleware::from_fn(move |request, next| in_shape(self, request, next)))
+    }
+
     /// The same refusal as raw HTTP/1.1 bytes, for a connection refused before hyper sees it.
     fn raw(self, status: StatusCode, message: &str) -> Vec<u8> {
         let body = match self {
@@ -124,6 +142,43 @@ impl ErrorShape {
         )
         .into_bytes()
     }
+}
+
+/// Rewrites an error response that is not JSON into `shape`.
+async fn in_shape(shape: ErrorShape, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let fault = request.extensions().get::<BodyFault>().cloned();
+    let response = next.run(request).await;
+    if let Some(error) = fault.as_ref().and_then(BodyFault::get) {
+        return shape.refusal(error.status(), &error.to_string());
+    }
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // These bodies are axum's one-line explanations; anything longer is cut.
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        format!("this endpoint does not take that method; it takes {allowed}")
+    } else if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text.trim().to_owned()
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let shaped = shape.refusal(status, &message);
+    parts.headers.extend(shaped.headers().clone());
+    Response::from_parts(parts, shaped.into_body())
 }
 
 /// OpenAI's error `type` for a status.

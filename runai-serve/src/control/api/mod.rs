@@ -199,50 +199,10 @@ impl ControlApi {
             .route("/api/v1/org-unit/projects", get(org::projects))
             .fallback(|| async { failure(StatusCode::NOT_FOUND, "no such endpoint") })
             .with_state(Arc::clone(&self.shared));
-        // Outside the routes, so the shape sees the `Allow` header axum adds to a 405.
-        Router::new()
-            .fallback_service(routes)
-            .layer(axum::middleware::from_fn(in_the_error_shape))
+        // Every error in the Run:ai shape, also those axum and the server answer (405, 413,
+        // 408 for a stalled body).
+        crate::server::ErrorShape::RunAi.apply(routes)
     }
-}
-
-/// Every error the API answers is in the Run:ai shape `{code, message}`, also those that
-/// axum or the server produce (405 with the allowed methods, 413 and 400 from reading the
-/// body, 408 for a body that stalled).
-async fn in_the_error_shape(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let fault = request.extensions().get::<crate::server::BodyFault>().cloned();
-    let response = next.run(request).await;
-    if let Some(error) = fault.as_ref().and_then(crate::server::BodyFault::get) {
-        return failure(error.status(), error.to_string()).into_response();
-    }
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    // These bodies are axum's one-line explanations; anything longer is cut.
-    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
-    let text = String::from_utf8_lossy(&text);
-    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
-        let allowed = parts
-            .headers
-            .get(axum::http::header::ALLOW)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        format!("this endpoint does not take that method; it takes {allowed}")
-    } else if text.trim().is_empty() {
-        status.canonical_reason().unwrap_or("error").to_owned()
-    } else {
-        text.trim().to_owned()
-    };
-    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-    let shaped = failure(status, message).into_response();
-    parts.headers.extend(shaped.headers().clone());
-    Response::from_parts(parts, shaped.into_body())
 }
 
 /// A refused request: its status and the message, answered in the Run:ai error shape.
