@@ -18,11 +18,11 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use runai::core::Validate;
 use runai::core::spec::{AuthorizationType, ServingPort};
-use runai::serve::platform::LimitsConfig;
 use runai::serve::gateway::{
     AccessPolicy, AuthConfig, Authenticator, Balancing, ClaimNames, Gateway, GatewayConfig, KeySource,
     RevisionEndpoints, TlsConfig, WorkloadKey, WorkloadLimits,
 };
+use runai::serve::platform::LimitsConfig;
 use serde::Deserialize;
 
 #[derive(Debug, Parser)]

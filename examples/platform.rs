@@ -130,8 +130,12 @@ async fn platform(cli: Cli) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
     let platform = Platform::start(config).await.context("starting the platform")?;
     if cli.rotate_signing_key {
-        let kid = platform.rotate_signing_key().context("rotating the signing key")?;
-        println!("Tokens are now signed with key {kid}; tokens signed before keep working until they expire.");
+        let kid = platform
+            .rotate_signing_key()
+            .context("rotating the signing key")?;
+        println!(
+            "Tokens are now signed with key {kid}; tokens signed before keep working until they expire."
+        );
     }
     print_welcome(&platform, &data_dir, &project);
     shutdown_signal().await;

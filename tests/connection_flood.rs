@@ -54,11 +54,21 @@ impl Drop for Child2 {
 fn status(address: SocketAddr, path: &str, token: Option<&str>) -> u16 {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(30)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let auth = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(stream, "GET {path} HTTP/1.1\r\nhost: {address}\r\n{auth}connection: close\r\n\r\n").unwrap();
+    let auth = token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {address}\r\n{auth}connection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
-    response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 fn open_descriptors(pid: u32) -> usize {
@@ -85,9 +95,16 @@ fn twenty_thousand_idle_connections_do_not_stop_a_normal_request() {
             .iter_mut()
             .map(|flood| flood.expect("OPENED").parse::<usize>().unwrap())
             .sum();
-        assert_eq!(opened, 20_000, "{name}: every connection was accepted by the kernel");
+        assert_eq!(
+            opened, 20_000,
+            "{name}: every connection was accepted by the kernel"
+        );
         let held = open_descriptors(server.child.id());
-        assert_eq!(status(address, path, token), 200, "{name}: a normal request during the flood");
+        assert_eq!(
+            status(address, path, token),
+            200,
+            "{name}: a normal request during the flood"
+        );
         assert!(
             held <= limit + 500,
             "{name}: the server holds {held} descriptors; its connection limit is {limit} per listener"
@@ -131,7 +148,9 @@ fn server_child() {
             .issue(&issued.credential.client_id, &issued.client_secret)
             .unwrap()
             .access_token;
-        let router = ControlApi::new(store, issuer, ApiSettings::default()).unwrap().router();
+        let router = ControlApi::new(store, issuer, ApiSettings::default())
+            .unwrap()
+            .router();
         let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api_address = api_listener.local_addr().unwrap();
         tokio::spawn(serve_router(

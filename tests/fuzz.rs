@@ -60,9 +60,11 @@ vllm:generation_tokens_total{model_name="sim"} 1.5e3
 # EOF
 "#;
 
-const NODES_CSV: &str = "sn,cpu_milli,memory_mib,gpu,model\nn0,64000,262144,2,P100\nn1,96000,786432,8,V100M32\n";
+const NODES_CSV: &str =
+    "sn,cpu_milli,memory_mib,gpu,model\nn0,64000,262144,2,P100\nn1,96000,786432,8,V100M32\n";
 const PODS_CSV: &str = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\np0,6000,12288,1,460,\np1,8000,1024,2,1000,V100M16|V100M32\n";
-const AZURE_CSV: &str = "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6,4808,10\n2023-11-16 18:15:50.9,3180,8\n";
+const AZURE_CSV: &str =
+    "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6,4808,10\n2023-11-16 18:15:50.9,3180,8\n";
 
 fn config() -> Config {
     // PROPTEST_CASES overrides this, as bench/fuzz.sh does.
@@ -82,18 +84,65 @@ fn config() -> Config {
 /// One edit of a byte string.
 #[derive(Debug, Clone)]
 enum Edit {
-    Flip { at: usize, bit: u8 },
-    Insert { at: usize, bytes: Vec<u8> },
-    Delete { at: usize, len: usize },
-    Duplicate { at: usize, len: usize },
+    Flip {
+        at: usize,
+        bit: u8,
+    },
+    Insert {
+        at: usize,
+        bytes: Vec<u8>,
+    },
+    Delete {
+        at: usize,
+        len: usize,
+    },
+    Duplicate {
+        at: usize,
+        len: usize,
+    },
     /// An interesting token: delimiters, numbers at the edges of their types, escapes.
-    Splice { at: usize, token: usize },
+    Splice {
+        at: usize,
+        token: usize,
+    },
 }
 
 const TOKENS: &[&str] = &[
-    "{", "}", "[", "]", "\"", ":", ",", "null", "-1", "0", "1e309", "-0", "18446744073709551616",
-    "9223372036854775807", "NaN", "\\u0000", "\\ud800", "\n", "\r\n", ": ", "- ", "&a", "*a", "!!str",
-    "\t", "\u{feff}", "%", ".", "..", "=", "\"\"", "{{", "# ", "le=\"", "+Inf",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\"",
+    ":",
+    ",",
+    "null",
+    "-1",
+    "0",
+    "1e309",
+    "-0",
+    "18446744073709551616",
+    "9223372036854775807",
+    "NaN",
+    "\\u0000",
+    "\\ud800",
+    "\n",
+    "\r\n",
+    ": ",
+    "- ",
+    "&a",
+    "*a",
+    "!!str",
+    "\t",
+    "\u{feff}",
+    "%",
+    ".",
+    "..",
+    "=",
+    "\"\"",
+    "{{",
+    "# ",
+    "le=\"",
+    "+Inf",
 ];
 
 fn edit() -> impl Strategy<Value = Edit> {
@@ -147,7 +196,9 @@ fn mutated(seeds: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
 
 /// Workload specs through the strict parser and, when they parse, validation and defaults.
 fn check_workload(text: &str) {
-    use runai_core::{DistributedInferenceCreationRequest, InferenceCreationRequest, NimServiceCreateRequest, Validate};
+    use runai_core::{
+        DistributedInferenceCreationRequest, InferenceCreationRequest, NimServiceCreateRequest, Validate,
+    };
     if let Ok(request) = runai_core::parse::strict::<InferenceCreationRequest>(text) {
         let _ = request.validate();
     }
@@ -238,7 +289,9 @@ fn gateway_target() -> &'static GatewayTarget {
             .issue(&issued.credential.client_id, &issued.client_secret)
             .unwrap()
             .access_token;
-        let gateway = Gateway::builder(GatewayConfig::default()).authenticator(auth).build();
+        let gateway = Gateway::builder(GatewayConfig::default())
+            .authenticator(auth)
+            .build();
         let key = WorkloadKey::new("p", "w");
         // Port 9 on loopback refuses connections: an accepted request gets 502, quickly.
         gateway.update_endpoints(&key, &["http://127.0.0.1:9"]).unwrap();
@@ -263,7 +316,13 @@ fn through_gateway(method: &[u8], path: &str, headers: &[(Vec<u8>, Vec<u8>)], bo
     let request = request.body(axum::body::Body::from(body)).ok()?;
     let response = target
         .runtime
-        .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(10), target.router.clone().oneshot(request)).await })
+        .block_on(async {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                target.router.clone().oneshot(request),
+            )
+            .await
+        })
         .expect("the gateway answers within 10 s")
         .expect("the router is infallible");
     Some(response.status().as_u16())

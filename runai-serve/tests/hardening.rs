@@ -31,7 +31,10 @@ async fn replica() -> (String, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&hits);
     let app = axum::Router::new()
-        .route("/slow", axum::routing::any(|| async { std::future::pending::<&str>().await }))
+        .route(
+            "/slow",
+            axum::routing::any(|| async { std::future::pending::<&str>().await }),
+        )
         .fallback(move |body: axum::body::Bytes| {
             let counted = Arc::clone(&counted);
             async move {
@@ -48,7 +51,9 @@ async fn replica() -> (String, Arc<AtomicUsize>) {
 async fn gateway(config: GatewayConfig) -> (SocketAddr, Gateway, Arc<AtomicUsize>) {
     let (replica, hits) = replica().await;
     let gateway = Gateway::new(config);
-    gateway.update_endpoints(&WorkloadKey::new("p", "w"), &[replica.as_str()]).unwrap();
+    gateway
+        .update_endpoints(&WorkloadKey::new("p", "w"), &[replica.as_str()])
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(gateway.clone().serve(listener, std::future::pending()));
@@ -75,7 +80,11 @@ async fn exchange(address: SocketAddr, request: &[u8]) -> (String, bool) {
 }
 
 fn status_of(response: &str) -> u16 {
-    response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 fn json_body(response: &str) -> Value {
@@ -87,7 +96,10 @@ fn json_body(response: &str) -> Value {
 async fn a_dribbled_head_is_cut_off_and_a_silent_connection_closed() {
     let (address, _, hits) = gateway(quick_gateway_config()).await;
     let mut stream = TcpStream::connect(address).await.unwrap();
-    stream.write_all(b"GET /p/w/ HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    stream
+        .write_all(b"GET /p/w/ HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     // One header byte every 100 ms, for up to 20 s: far past the 0.5 s allowed.
     let mut cut_off = false;
     for _ in 0..200 {
@@ -104,7 +116,10 @@ async fn a_dribbled_head_is_cut_off_and_a_silent_connection_closed() {
     }
     assert!(cut_off, "the dribbling client was never cut off");
     let (silent, closed) = exchange(address, b"").await;
-    assert!(closed && silent.is_empty(), "a silent connection is closed: {silent:?}");
+    assert!(
+        closed && silent.is_empty(),
+        "a silent connection is closed: {silent:?}"
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
 
@@ -118,7 +133,11 @@ async fn a_stalled_body_gets_408_and_the_replica_is_not_blamed() {
     .await;
     assert_eq!(status_of(&response), 408, "{response}");
     assert_eq!(json_body(&response)["error"]["type"], "timeout");
-    assert!(!gateway.metrics_text().contains("code=\"502\""), "{}", gateway.metrics_text());
+    assert!(
+        !gateway.metrics_text().contains("code=\"502\""),
+        "{}",
+        gateway.metrics_text()
+    );
 }
 
 #[tokio::test]
@@ -141,12 +160,27 @@ async fn host_and_header_rules() {
     let (address, _, hits) = gateway(quick_gateway_config()).await;
     let cases: [(&str, String, u16); 6] = [
         ("no Host on HTTP/1.1", "GET /p/w/ HTTP/1.1\r\n\r\n".into(), 400),
-        ("Host with a space", "GET /p/w/ HTTP/1.1\r\nHost: a b\r\n\r\n".into(), 400),
-        ("two Host headers", "GET /p/w/ HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n".into(), 400),
-        ("Host with user info", "GET /p/w/ HTTP/1.1\r\nHost: me@a\r\n\r\n".into(), 400),
+        (
+            "Host with a space",
+            "GET /p/w/ HTTP/1.1\r\nHost: a b\r\n\r\n".into(),
+            400,
+        ),
+        (
+            "two Host headers",
+            "GET /p/w/ HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n".into(),
+            400,
+        ),
+        (
+            "Host with user info",
+            "GET /p/w/ HTTP/1.1\r\nHost: me@a\r\n\r\n".into(),
+            400,
+        ),
         (
             "one 40 KiB header",
-            format!("GET /p/w/ HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "x".repeat(40 * 1024)),
+            format!(
+                "GET /p/w/ HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
+                "x".repeat(40 * 1024)
+            ),
             431,
         ),
         ("HTTP/1.0 without Host", "GET /p/w/ HTTP/1.0\r\n\r\n".into(), 200),
@@ -155,14 +189,27 @@ async fn host_and_header_rules() {
         let (response, _) = exchange(address, request.as_bytes()).await;
         assert_eq!(status_of(&response), expected, "{name}: {response}");
         if expected != 200 {
-            assert!(json_body(&response)["error"]["message"].is_string(), "{name}: {response}");
+            assert!(
+                json_body(&response)["error"]["message"].is_string(),
+                "{name}: {response}"
+            );
         }
     }
     // A head over the total limit is refused by the HTTP parser itself.
-    let many = (0..4).map(|i| format!("X-H{i}: {}\r\n", "y".repeat(20 * 1024))).collect::<String>();
-    let (response, _) = exchange(address, format!("GET /p/w/ HTTP/1.1\r\nHost: a\r\n{many}\r\n").as_bytes()).await;
+    let many = (0..4)
+        .map(|i| format!("X-H{i}: {}\r\n", "y".repeat(20 * 1024)))
+        .collect::<String>();
+    let (response, _) = exchange(
+        address,
+        format!("GET /p/w/ HTTP/1.1\r\nHost: a\r\n{many}\r\n").as_bytes(),
+    )
+    .await;
     assert_eq!(status_of(&response), 431, "{response}");
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "only the HTTP/1.0 request reached the replica");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "only the HTTP/1.0 request reached the replica"
+    );
 }
 
 #[tokio::test]
@@ -195,7 +242,11 @@ async fn a_workload_without_a_timeout_gets_the_default_504() {
         ..quick_gateway_config()
     };
     let (address, _, _) = gateway(config).await;
-    let (response, _) = exchange(address, b"GET /p/w/slow HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").await;
+    let (response, _) = exchange(
+        address,
+        b"GET /p/w/slow HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(status_of(&response), 504, "{response}");
     assert_eq!(json_body(&response)["error"]["type"], "timeout");
 }
@@ -219,7 +270,10 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/workloads/x/metrics", &["GET"]),
     ("/api/v1/workloads/x/pods/y/metrics", &["GET"]),
     ("/api/v1/workloads/distributed-inferences", &["POST"]),
-    ("/api/v1/workloads/distributed-inferences/x", &["GET", "PATCH", "DELETE"]),
+    (
+        "/api/v1/workloads/distributed-inferences/x",
+        &["GET", "PATCH", "DELETE"],
+    ),
     ("/api/v2/workloads/nim-services", &["POST"]),
     ("/api/v2/workloads/nim-services/x", &["GET", "PATCH"]),
     ("/api/v2/workloads/x", &["DELETE"]),
@@ -233,15 +287,25 @@ const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 async fn api() -> (SocketAddr, String) {
     let store = Store::open_in_memory().unwrap();
     let issuer = TokenIssuer::new(store.clone(), "http://api.test");
-    let admin = store.create_credential(CredentialKind::ServiceAccount, "admin", None).unwrap();
+    let admin = store
+        .create_credential(CredentialKind::ServiceAccount, "admin", None)
+        .unwrap();
     let token = issuer
         .issue(&admin.credential.client_id, &admin.client_secret)
         .unwrap()
         .access_token;
-    let router = ControlApi::new(store, issuer, ApiSettings::default()).unwrap().router();
+    let router = ControlApi::new(store, issuer, ApiSettings::default())
+        .unwrap()
+        .router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(serve_router(listener, router, quick_limits(), ErrorShape::RunAi, std::future::pending()));
+    tokio::spawn(serve_router(
+        listener,
+        router,
+        quick_limits(),
+        ErrorShape::RunAi,
+        std::future::pending(),
+    ));
     (address, token)
 }
 
@@ -264,12 +328,20 @@ async fn every_api_route_answers_a_wrong_method_and_an_oversized_body_in_the_run
             assert_eq!(status_of(&response), 405, "{method} {path}: {response}");
             let body = json_body(&response);
             assert_eq!(body["code"], 405, "{method} {path}: {response}");
-            assert!(body["message"].as_str().unwrap().contains(allowed[0]), "{method} {path}: {body}");
+            assert!(
+                body["message"].as_str().unwrap().contains(allowed[0]),
+                "{method} {path}: {body}"
+            );
             checked += 1;
         }
         for method in allowed.iter().filter(|m| ["POST", "PATCH"].contains(m)) {
             let (response, _) = exchange(address, &request(method, path, &token, &oversized)).await;
-            assert_eq!(status_of(&response), 413, "{method} {path}: {}", &response[..response.len().min(300)]);
+            assert_eq!(
+                status_of(&response),
+                413,
+                "{method} {path}: {}",
+                &response[..response.len().min(300)]
+            );
             assert_eq!(json_body(&response)["code"], 413, "{method} {path}");
             checked += 1;
         }
@@ -319,7 +391,10 @@ async fn the_platform_keeps_its_data_private_and_refuses_an_exposed_folder() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::set_permissions(dir.join("runai.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
     let error = Platform::start(config).await.unwrap_err().to_string();
-    assert!(error.contains("chmod 600") && error.contains("runai.db"), "{error}");
+    assert!(
+        error.contains("chmod 600") && error.contains("runai.db"),
+        "{error}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -331,8 +406,14 @@ async fn the_gateway_s_admin_listener_answers_errors_in_the_openai_shape() {
     let router = gateway.metrics_router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     for (request, expected) in [
-        ("POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 405),
-        ("GET /nothing HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 404),
+        (
+            "POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            405,
+        ),
+        (
+            "GET /nothing HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+            404,
+        ),
     ] {
         let (response, _) = exchange(address, request.as_bytes()).await;
         assert_eq!(status_of(&response), expected, "{response}");

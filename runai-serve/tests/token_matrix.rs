@@ -12,7 +12,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use runai_serve::control::{ApiSettings, ControlApi, TokenIssuer};
-use runai_serve::gateway::{AccessPolicy, AuthConfig, Authenticator, Gateway, GatewayConfig, KeySource, WorkloadKey};
+use runai_serve::gateway::{
+    AccessPolicy, AuthConfig, Authenticator, Gateway, GatewayConfig, KeySource, WorkloadKey,
+};
+use runai_serve::server::{ErrorShape, ServerLimits, serve_router};
 use runai_serve::store::Store;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,7 +33,11 @@ fn now() -> u64 {
 
 /// A token from raw header and claims JSON, signed with `key` under `alg`.
 fn signed(header: &Value, claims: &Value, key: &EncodingKey, alg: Algorithm) -> String {
-    let message = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+    let message = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
     let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).unwrap();
     format!("{message}.{signature}")
 }
@@ -46,7 +53,12 @@ struct Signer {
 
 impl Signer {
     fn token(&self, claims: &Value) -> String {
-        signed(&json!({"alg": alg_name(self.alg), "typ": "JWT", "kid": self.kid}), claims, &self.key, self.alg)
+        signed(
+            &json!({"alg": alg_name(self.alg), "typ": "JWT", "kid": self.kid}),
+            claims,
+            &self.key,
+            self.alg,
+        )
     }
 }
 
@@ -92,13 +104,16 @@ fn claim_rows(signer: &Signer, audience: &str) -> Vec<Row> {
         ("aud null", "aud", Some(json!(null)), 401),
         ("aud numeric", "aud", Some(json!(123)), 401),
         ("aud object", "aud", Some(json!({})), 401),
-        ("aud empty array", "aud", Some(json!([]))
-            , 401),
+        ("aud empty array", "aud", Some(json!([])), 401),
         ("aud array with a number", "aud", Some(json!([audience, 1])), 401),
-        ("aud wrong string", "aud", Some(json!("someone-else"))
-            , 401),
+        ("aud wrong string", "aud", Some(json!("someone-else")), 401),
         ("aud wrong array", "aud", Some(json!(["someone-else"])), 401),
-        ("aud array naming it", "aud", Some(json!(["someone-else", audience])), 200),
+        (
+            "aud array naming it",
+            "aud",
+            Some(json!(["someone-else", audience])),
+            200,
+        ),
         ("iss missing", "iss", None, 401),
         ("iss null", "iss", Some(json!(null)), 401),
         ("iss as an array", "iss", Some(json!([ISSUER])), 401),
@@ -110,21 +125,31 @@ fn claim_rows(signer: &Signer, audience: &str) -> Vec<Row> {
         ("sub empty", "sub", Some(json!("")), 401),
         ("exp missing", "exp", None, 401),
         ("exp null", "exp", Some(json!(null)), 401),
-        ("exp as text", "exp", Some(json!("tomorrow"))
-            , 401),
+        ("exp as text", "exp", Some(json!("tomorrow")), 401),
         ("exp past", "exp", Some(json!(now() - 3600)), 401),
         ("nbf future", "nbf", Some(json!(now() + 3600)), 401),
         ("nbf past", "nbf", Some(json!(now() - 60)), 200),
-        ("nbf as text", "nbf", Some(json!("now"))
-            , 401),
+        ("nbf as text", "nbf", Some(json!("now")), 401),
         ("iat as an object", "iat", Some(json!({})), 401),
     ];
     for (name, field, value, status) in claim_cases {
-        rows.push(row(name, &signer.token(&with(good.clone(), field, value)), status));
+        rows.push(row(
+            name,
+            &signer.token(&with(good.clone(), field, value)),
+            status,
+        ));
     }
     let header = json!({"alg": alg_name(signer.alg), "kid": signer.kid});
-    rows.push(row("claims an array", &signed(&header, &json!([1, 2]), &signer.key, signer.alg), 401));
-    rows.push(row("claims a string", &signed(&header, &json!("alice"), &signer.key, signer.alg), 401));
+    rows.push(row(
+        "claims an array",
+        &signed(&header, &json!([1, 2]), &signer.key, signer.alg),
+        401,
+    ));
+    rows.push(row(
+        "claims a string",
+        &signed(&header, &json!("alice"), &signer.key, signer.alg),
+        401,
+    ));
     rows
 }
 
@@ -137,8 +162,16 @@ fn form_rows(signer: &Signer, audience: &str) -> Vec<Row> {
     let mut rows = Vec::new();
     for alg in ["none", "None", "NONE", "nOnE"] {
         let header = b64(json!({"alg": alg, "typ": "JWT"}).to_string().as_bytes());
-        rows.push(row(format!("alg {alg}, no signature"), &format!("{header}.{payload}."), 401));
-        rows.push(row(format!("alg {alg}, signature kept"), &format!("{header}.{payload}.{signature}"), 401));
+        rows.push(row(
+            format!("alg {alg}, no signature"),
+            &format!("{header}.{payload}."),
+            401,
+        ));
+        rows.push(row(
+            format!("alg {alg}, signature kept"),
+            &format!("{header}.{payload}.{signature}"),
+            401,
+        ));
     }
     for (form, bytes) in &signer.public_forms {
         let hmac = EncodingKey::from_secret(bytes);
@@ -153,32 +186,69 @@ fn form_rows(signer: &Signer, audience: &str) -> Vec<Row> {
     }
     let resigned = |header: Value| signed(&header, &good, &signer.key, signer.alg);
     let alg = alg_name(signer.alg);
-    rows.push(row("unknown kid", &resigned(json!({"alg": alg, "kid": "no-such-key"})), 401));
-    rows.push(row("traversal kid", &resigned(json!({"alg": alg, "kid": "../../../../etc/passwd"})), 401));
-    rows.push(row("injection kid", &resigned(json!({"alg": alg, "kid": "' OR '1'='1"})), 401));
-    rows.push(row("critical extension", &resigned(json!({"alg": alg, "kid": signer.kid, "crit": ["exp"]})), 401));
+    rows.push(row(
+        "unknown kid",
+        &resigned(json!({"alg": alg, "kid": "no-such-key"})),
+        401,
+    ));
+    rows.push(row(
+        "traversal kid",
+        &resigned(json!({"alg": alg, "kid": "../../../../etc/passwd"})),
+        401,
+    ));
+    rows.push(row(
+        "injection kid",
+        &resigned(json!({"alg": alg, "kid": "' OR '1'='1"})),
+        401,
+    ));
+    rows.push(row(
+        "critical extension",
+        &resigned(json!({"alg": alg, "kid": signer.kid, "crit": ["exp"]})),
+        401,
+    ));
     // An attacker's own key, offered in the header.
     let attacker = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let point = attacker.public_key_raw();
-    let attacker_jwk = json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])});
+    let attacker_jwk =
+        json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])});
     let attacker_key = EncodingKey::from_ec_der(&attacker.serialize_der());
     for (name, header) in [
         ("embedded jwk", json!({"alg": "ES256", "jwk": attacker_jwk})),
-        ("jku to elsewhere", json!({"alg": "ES256", "jku": "http://127.0.0.1:9/jwks.json"})),
-        ("own key under the real kid", json!({"alg": "ES256", "kid": signer.kid})),
+        (
+            "jku to elsewhere",
+            json!({"alg": "ES256", "jku": "http://127.0.0.1:9/jwks.json"}),
+        ),
+        (
+            "own key under the real kid",
+            json!({"alg": "ES256", "kid": signer.kid}),
+        ),
     ] {
-        rows.push(row(name, &signed(&header, &good, &attacker_key, Algorithm::ES256), 401));
+        rows.push(row(
+            name,
+            &signed(&header, &good, &attacker_key, Algorithm::ES256),
+            401,
+        ));
     }
     rows.push(row("signature stripped", &format!("{message}."), 401));
     rows.push(row("signature missing", message, 401));
-    rows.push(row("signature truncated", &format!("{message}.{}", &signature[..signature.len() / 2]), 401));
+    rows.push(row(
+        "signature truncated",
+        &format!("{message}.{}", &signature[..signature.len() / 2]),
+        401,
+    ));
     let mut flipped = signature.as_bytes().to_vec();
     flipped[3] = if flipped[3] == b'A' { b'B' } else { b'A' };
     let flipped = String::from_utf8(flipped).unwrap();
     rows.push(row("signature flipped", &format!("{message}.{flipped}"), 401));
     let (header_part, _) = message.split_once('.').unwrap();
-    let forged = b64(with(good.clone(), "sub", Some(json!("admin"))).to_string().as_bytes());
-    rows.push(row("payload swapped", &format!("{header_part}.{forged}.{signature}"), 401));
+    let forged = b64(with(good.clone(), "sub", Some(json!("admin")))
+        .to_string()
+        .as_bytes());
+    rows.push(row(
+        "payload swapped",
+        &format!("{header_part}.{forged}.{signature}"),
+        401,
+    ));
     rows.push(row("four segments", &format!("{token}.{signature}"), 401));
     rows.push(row("not base64", "!!!.???.***", 401));
     let padded = with(good.clone(), "pad", Some(json!("x".repeat(17 * 1024))));
@@ -265,7 +335,9 @@ async fn counting_replica() -> (String, Arc<AtomicUsize>) {
 }
 
 async fn serve_gateway(auth: Authenticator, replica: &str) -> std::net::SocketAddr {
-    let gateway = Gateway::builder(GatewayConfig::default()).authenticator(auth).build();
+    let gateway = Gateway::builder(GatewayConfig::default())
+        .authenticator(auth)
+        .build();
     let key = WorkloadKey::new("p", "w");
     gateway.update_endpoints(&key, &[replica]).unwrap();
     gateway.set_access(&key, AccessPolicy::authenticated()).unwrap();
@@ -301,17 +373,28 @@ async fn the_embedded_issuer_s_tokens_through_the_gateway_and_the_api() {
     let audience = issuer.audience().to_owned();
     let mut rows = claim_rows(&signer, &audience);
     rows.extend(form_rows(&signer, &audience));
+    println!("{} rows", rows.len());
 
     let (replica, hits) = counting_replica().await;
     let gateway = serve_gateway(auth.clone(), &replica).await;
     let wrong = run(gateway, "/p/w/v1/models", &rows).await;
     assert!(wrong.is_empty(), "gateway rows:\n{}", wrong.join("\n"));
-    assert_eq!(hits.load(Ordering::SeqCst), expected_successes(&rows), "only accepted tokens reach the replica");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        expected_successes(&rows),
+        "only accepted tokens reach the replica"
+    );
 
     let api = ControlApi::with_authenticator(store, issuer, auth, ApiSettings::default()).router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, api).await });
+    tokio::spawn(serve_router(
+        listener,
+        api,
+        ServerLimits::default(),
+        ErrorShape::RunAi,
+        std::future::pending(),
+    ));
     let wrong = run(address, "/api/v1/workloads", &rows).await;
     assert!(wrong.is_empty(), "control API rows:\n{}", wrong.join("\n"));
 }
@@ -333,12 +416,31 @@ async fn shared_secret_tokens_follow_the_same_rules() {
     // A token asymmetrically signed is refused by a secret-keyed gateway.
     let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let es = EncodingKey::from_ec_der(&pair.serialize_der());
-    rows.push(row("ES256 token", &signed(&json!({"alg": "ES256"}), &good_claims(audience), &es, Algorithm::ES256), 401));
+    rows.push(row(
+        "ES256 token",
+        &signed(
+            &json!({"alg": "ES256"}),
+            &good_claims(audience),
+            &es,
+            Algorithm::ES256,
+        ),
+        401,
+    ));
     let other = EncodingKey::from_secret(b"another secret of at least 32 bytes long");
-    rows.push(row("HS256 with another secret", &signed(&json!({"alg": "HS256"}), &good_claims(audience), &other, Algorithm::HS256), 401));
+    rows.push(row(
+        "HS256 with another secret",
+        &signed(
+            &json!({"alg": "HS256"}),
+            &good_claims(audience),
+            &other,
+            Algorithm::HS256,
+        ),
+        401,
+    ));
     let header = b64(json!({"alg": "none"}).to_string().as_bytes());
     let payload = b64(good_claims(audience).to_string().as_bytes());
     rows.push(row("alg none", &format!("{header}.{payload}."), 401));
+    println!("{} rows", rows.len());
 
     let (replica, hits) = counting_replica().await;
     let gateway = serve_gateway(auth, &replica).await;
@@ -365,8 +467,14 @@ async fn a_rotated_key_signs_new_tokens_while_old_ones_still_verify() {
         .issue(&credential.credential.client_id, &credential.client_secret)
         .unwrap()
         .access_token;
-    assert_eq!(jsonwebtoken::decode_header(&after).unwrap().kid.as_deref(), Some(new_kid.as_str()));
-    assert_ne!(jsonwebtoken::decode_header(&before).unwrap().kid, jsonwebtoken::decode_header(&after).unwrap().kid);
+    assert_eq!(
+        jsonwebtoken::decode_header(&after).unwrap().kid.as_deref(),
+        Some(new_kid.as_str())
+    );
+    assert_ne!(
+        jsonwebtoken::decode_header(&before).unwrap().kid,
+        jsonwebtoken::decode_header(&after).unwrap().kid
+    );
     let (replica, _) = counting_replica().await;
     let gateway = serve_gateway(auth, &replica).await;
     for (name, token) in [("before rotation", &before), ("after rotation", &after)] {

@@ -86,10 +86,7 @@ impl ClaimRules {
         if not_before.is_some_and(|nbf| nbf > now.saturating_add(self.leeway_s)) {
             return Err(ClaimError::NotYetValid);
         }
-        Ok(Validity {
-            expires,
-            not_before,
-        })
+        Ok(Validity { expires, not_before })
     }
 
     /// `aud` is one string or an array of strings (RFC 7519 §4.1.3); any other shape is
@@ -183,12 +180,21 @@ mod tests {
             c.remove("aud");
         });
         assert_eq!(rules.check(&missing, NOW), Err(ClaimError::Missing("aud")));
-        for bad in [json!(null), json!(123), json!({}), json!(["runai", 1]), json!(true)] {
+        for bad in [
+            json!(null),
+            json!(123),
+            json!({}),
+            json!(["runai", 1]),
+            json!(true),
+        ] {
             let claims = with(|c| {
                 c.insert("aud".into(), bad.clone());
             });
             assert!(
-                matches!(rules.check(&claims, NOW), Err(ClaimError::WrongType { claim: "aud", .. })),
+                matches!(
+                    rules.check(&claims, NOW),
+                    Err(ClaimError::WrongType { claim: "aud", .. })
+                ),
                 "{bad}"
             );
         }

@@ -1,6 +1,6 @@
 //! Bearer-token authentication, one verifier for the gateway and the control API: a JWT's
 //! signature is checked against a JWKS or a shared secret, then its claims by type and value
-//! ([`claims`]: `iss`, `sub` and `exp` always required, `aud` once audiences are configured,
+//! (`iss`, `sub` and `exp` always required, `aud` once audiences are configured,
 //! `nbf` honoured), and a workload's access policy decides. A missing or bad token gets
 //! 401, a valid token without access 403, and in both cases nothing is sent to a replica.
 //!
@@ -251,15 +251,17 @@ impl Authenticator {
         let decoded = self
             .inner
             .keys
-            .with_keys(header.kid.as_deref(), header.alg, |key| {
-                match jsonwebtoken::decode::<Value>(token, &key.key, &signature_only(header.alg)) {
+            .with_keys(
+                header.kid.as_deref(),
+                header.alg,
+                |key| match jsonwebtoken::decode::<Value>(token, &key.key, &signature_only(header.alg)) {
                     Ok(data) => Some(data.claims),
                     Err(e) => {
                         last_error = Some(e);
                         None
                     }
-                }
-            })
+                },
+            )
             .await;
         let claims = match decoded {
             Ok(claims) => claims,
@@ -275,7 +277,11 @@ impl Authenticator {
                         Some(kid) => {
                             // The id is the caller's text: shortened and escaped before it is echoed.
                             let shown: String = kid.chars().take(64).collect();
-                            format!("no key `{}` verifies {:?} tokens", shown.escape_debug(), header.alg)
+                            format!(
+                                "no key `{}` verifies {:?} tokens",
+                                shown.escape_debug(),
+                                header.alg
+                            )
                         }
                         None => format!("no configured key verifies {:?} tokens", header.alg),
                     },
@@ -346,9 +352,9 @@ fn refuse_critical_extensions(token: &str) -> Result<(), String> {
         return Ok(());
     };
     match serde_json::from_slice::<Map<String, Value>>(&bytes) {
-        Ok(header) if header.contains_key("crit") => {
-            Err("the token names critical header extensions (crit), which this server does not support".into())
-        }
+        Ok(header) if header.contains_key("crit") => Err(
+            "the token names critical header extensions (crit), which this server does not support".into(),
+        ),
         _ => Ok(()),
     }
 }

@@ -220,7 +220,8 @@ impl TokenIssuer {
     /// [`TokenError`] when the store fails or the first key cannot be made.
     pub fn authenticator(&self) -> Result<Authenticator, TokenError> {
         let jwks = self.jwks()?.to_string();
-        let config = AuthConfig::new(KeySource::Jwks(jwks), self.issuer.clone()).with_audience(self.audience.clone());
+        let config =
+            AuthConfig::new(KeySource::Jwks(jwks), self.issuer.clone()).with_audience(self.audience.clone());
         Ok(Authenticator::new(config)?)
     }
 

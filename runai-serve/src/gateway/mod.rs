@@ -57,11 +57,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::auth;
+pub use crate::auth::{AccessPolicy, AuthConfig, AuthError, Authenticator, ClaimNames, KeySource};
 use crate::server::{BodyFault, ClientBody, ErrorShape, Peer};
 use crate::shared::openai_error as error;
 pub use activator::{ActivatorConfig, ScaleFromZero};
-use crate::auth;
-pub use crate::auth::{AccessPolicy, AuthConfig, AuthError, Authenticator, ClaimNames, KeySource};
 use balance::{Outstanding, Replica};
 pub use queue::WorkloadLimits;
 pub use route::WorkloadKey;
@@ -817,7 +817,16 @@ impl Gateway {
         };
         let limits = self.inner.config.limits;
         let tls = tls.map(|tls| Arc::clone(&tls.server));
-        crate::server::serve(listener, tls, limits, ErrorShape::OpenAi, handler, signal, deadline).await
+        crate::server::serve(
+            listener,
+            tls,
+            limits,
+            ErrorShape::OpenAi,
+            handler,
+            signal,
+            deadline,
+        )
+        .await
     }
 }
 
@@ -1074,7 +1083,10 @@ async fn send_once(
     *upstream.uri_mut() = uri;
     // The deadline covers the wait for a slot and the replica's response headers, not the
     // body: a token stream may rightly last longer than any request timeout.
-    let timeout = backend.limits.request_timeout.or(Some(inner.config.request_timeout));
+    let timeout = backend
+        .limits
+        .request_timeout
+        .or(Some(inner.config.request_timeout));
     let deadline = timeout.map(|d| tokio::time::Instant::now() + d);
     let slot = match outstanding.replica().admission.admit(timeout).await {
         Ok(slot) => slot,

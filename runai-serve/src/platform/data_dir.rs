@@ -121,7 +121,10 @@ mod tests {
         std::fs::write(&wal, b"").unwrap();
         std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o644)).unwrap();
         let error = prepare(&dir).unwrap_err().to_string();
-        assert!(error.contains("chmod 600") && error.contains("runai.db-wal"), "{error}");
+        assert!(
+            error.contains("chmod 600") && error.contains("runai.db-wal"),
+            "{error}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -91,7 +91,9 @@ impl LimitsConfig {
             ("requestTimeoutSeconds", self.request_timeout_seconds),
         ];
         if let Some((field, _)) = positive.iter().find(|(_, value)| *value == 0) {
-            return Err(format!("limits.{field}: must be at least 1; a limit cannot be switched off"));
+            return Err(format!(
+                "limits.{field}: must be at least 1; a limit cannot be switched off"
+            ));
         }
         if self.max_head_bytes < 8192 {
             return Err(format!(

@@ -31,8 +31,8 @@ use crate::control::{
     ApiSettings, CanaryStep, ControlApi, ControlLoop, CustomMetrics, LoopSettings, TokenIssuer, Wakeups,
 };
 use crate::gateway::{ActivatorConfig, Gateway, GatewayConfig};
-use crate::server::ErrorShape;
 use crate::observe::{MetricSeries, PrometheusClient};
+use crate::server::ErrorShape;
 use crate::store::{CredentialKind, IssuedCredential, NewWorkload, Store, WorkloadKind};
 
 /// The image the sample workload names; map it in [`PlatformConfig::images`] to a command
@@ -104,7 +104,7 @@ impl Platform {
         let api = api_listener.local_addr().unwrap_or(config.api);
         let gateway_address = gateway_listener.local_addr().unwrap_or(config.gateway);
         let api_url = format!("http://{api}");
-        let issuer = TokenIssuer::new(store.clone(), api_url.clone());
+        let issuer = TokenIssuer::new(store.clone(), api_url);
 
         // The admin's secret exists only in this first start's answer.
         let has_admin = store
@@ -186,23 +186,24 @@ impl Platform {
         api_settings.metrics = metrics.clone();
         api_settings.gateway_url = Some(format!("http://{gateway_address}"));
         let scrape = (gateway.clone(), metrics);
-        let router = ControlApi::with_authenticator(store.clone(), issuer.clone(), auth.clone(), api_settings)
-            .router()
-            .route(
-                "/metrics",
-                axum::routing::get(move || {
-                    let (gateway, series) = scrape.clone();
-                    async move {
-                        (
-                            [(
-                                axum::http::header::CONTENT_TYPE,
-                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                            )],
-                            metrics_text(&gateway, &series),
-                        )
-                    }
-                }),
-            );
+        let router =
+            ControlApi::with_authenticator(store.clone(), issuer.clone(), auth.clone(), api_settings)
+                .router()
+                .route(
+                    "/metrics",
+                    axum::routing::get(move || {
+                        let (gateway, series) = scrape.clone();
+                        async move {
+                            (
+                                [(
+                                    axum::http::header::CONTENT_TYPE,
+                                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                                )],
+                                metrics_text(&gateway, &series),
+                            )
+                        }
+                    }),
+                );
         let api_limits = config.limits.server();
         let (stop, stopped) = watch::channel(false);
         let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
@@ -214,7 +215,14 @@ impl Platform {
             tokio::spawn({
                 let stopped = until_stopped(stopped.clone());
                 async move {
-                    let _ = crate::server::serve_router(api_listener, router, api_limits, ErrorShape::RunAi, stopped).await;
+                    let _ = crate::server::serve_router(
+                        api_listener,
+                        router,
+                        api_limits,
+                        ErrorShape::RunAi,
+                        stopped,
+                    )
+                    .await;
                 }
             }),
             tokio::spawn({

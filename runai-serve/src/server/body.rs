@@ -66,7 +66,12 @@ pub(crate) struct ClientBody<B> {
 }
 
 impl<B> ClientBody<B> {
-    pub(crate) fn new(inner: B, read_timeout: Option<Duration>, limit: Option<u64>, fault: BodyFault) -> Self {
+    pub(crate) fn new(
+        inner: B,
+        read_timeout: Option<Duration>,
+        limit: Option<u64>,
+        fault: BodyFault,
+    ) -> Self {
         Self {
             inner,
             read_timeout,
@@ -86,7 +91,10 @@ where
     type Data = Bytes;
     type Error = BodyError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         if let Some(error) = self.fault.get() {
             return Poll::Ready(Some(Err(error.clone())));
         }
@@ -114,7 +122,9 @@ where
                     .stall
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                 match stall.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(self.fault.record(BodyError::TimedOut(timeout))))),
+                    Poll::Ready(()) => {
+                        Poll::Ready(Some(Err(self.fault.record(BodyError::TimedOut(timeout)))))
+                    }
                     Poll::Pending => Poll::Pending,
                 }
             }
@@ -146,7 +156,10 @@ mod tests {
         );
         let error = body.collect().await.unwrap_err();
         assert_eq!(error, BodyError::TooLarge(4));
-        assert_eq!(fault.get().map(BodyError::status), Some(StatusCode::PAYLOAD_TOO_LARGE));
+        assert_eq!(
+            fault.get().map(BodyError::status),
+            Some(StatusCode::PAYLOAD_TOO_LARGE)
+        );
     }
 
     /// A body that never yields.
@@ -156,7 +169,10 @@ mod tests {
         type Data = Bytes;
         type Error = std::convert::Infallible;
 
-        fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
             Poll::Pending
         }
     }
@@ -168,6 +184,9 @@ mod tests {
         let body = ClientBody::new(Stalled, Some(timeout), None, fault.clone());
         let error = body.collect().await.unwrap_err();
         assert_eq!(error, BodyError::TimedOut(timeout));
-        assert_eq!(fault.get().map(BodyError::status), Some(StatusCode::REQUEST_TIMEOUT));
+        assert_eq!(
+            fault.get().map(BodyError::status),
+            Some(StatusCode::REQUEST_TIMEOUT)
+        );
     }
 }

@@ -16,7 +16,8 @@
 //! # async fn run() -> std::io::Result<()> {
 //! let router = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! let limits = ServerLimits { max_connections: 1_000, ..ServerLimits::default() };
+//! let mut limits = ServerLimits::default();
+//! limits.max_connections = 1_000;
 //! serve_router(listener, router, limits, ErrorShape::RunAi, std::future::pending()).await
 //! # }
 //! ```
@@ -107,7 +108,11 @@ impl ErrorShape {
     pub fn refusal(self, status: StatusCode, message: &str) -> Response {
         match self {
             Self::OpenAi => crate::shared::openai_error(status, openai_type(status), message),
-            Self::RunAi => (status, axum::Json(runai_core::ApiError::new(status.as_u16(), message))).into_response(),
+            Self::RunAi => (
+                status,
+                axum::Json(runai_core::ApiError::new(status.as_u16(), message)),
+            )
+                .into_response(),
         }
     }
 
@@ -126,7 +131,9 @@ impl ErrorShape {
         // Outside the routes, so the shape sees the `Allow` header axum adds to a 405.
         axum::Router::new()
             .fallback_service(router)
-            .layer(axum::middleware::from_fn(move |request, next| in_shape(self, request, next)))
+            .layer(axum::middleware::from_fn(move |request, next| {
+                in_shape(self, request, next)
+            }))
     }
 
     /// The same refusal as raw HTTP/1.1 bytes, for a connection refused before hyper sees it.
@@ -145,7 +152,11 @@ impl ErrorShape {
 }
 
 /// Rewrites an error response that is not JSON into `shape`.
-async fn in_shape(shape: ErrorShape, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn in_shape(
+    shape: ErrorShape,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let fault = request.extensions().get::<BodyFault>().cloned();
     let response = next.run(request).await;
     if let Some(error) = fault.as_ref().and_then(BodyFault::get) {
@@ -300,36 +311,35 @@ where
                         }
                     };
                     // The connection stays busy until the response body has been sent.
-                    Ok::<_, Infallible>(response.map(|body| Body::new(Sending { body, _in_flight: in_flight })))
+                    Ok::<_, Infallible>(response.map(|body| {
+                        Body::new(Sending {
+                            body,
+                            _in_flight: in_flight,
+                        })
+                    }))
                 }
             })
         };
         let (builder, acceptor, watcher) = (Arc::clone(&builder), acceptor.clone(), graceful.watcher());
         tokio::spawn(async move {
             let closed = match acceptor {
-                None => {
-                    let serving = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    tokio::select! {
-                        _ = watcher.watch(serving.into_owned()) => None,
-                        why = tracked.watchdog(limits) => Some(why),
-                    }
-                }
+                None => drive(&builder, stream, service, watcher, &tracked, limits).await,
                 Some(acceptor) => {
                     let handshake = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
-                    let Ok(Ok(stream)) = handshake.await else {
-                        return;
-                    };
-                    let serving = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    tokio::select! {
-                        _ = watcher.watch(serving.into_owned()) => None,
-                        why = tracked.watchdog(limits) => Some(why),
+                    match handshake.await {
+                        Ok(Ok(stream)) => drive(&builder, stream, service, watcher, &tracked, limits).await,
+                        _ => None,
                     }
                 }
             };
             match closed {
-                Some(Closed::SlowHead) => tracing::debug!(peer = ?peer.address, "closed: the request head took longer than the header-read timeout"),
+                Some(Closed::SlowHead) => {
+                    tracing::debug!(peer = ?peer.address, "closed: the request head took longer than the header-read timeout");
+                }
                 Some(Closed::Idle) => tracing::trace!(peer = ?peer.address, "closed: idle"),
-                Some(Closed::Evicted) => tracing::debug!(peer = ?peer.address, "closed: idle, to make room at the connection limit"),
+                Some(Closed::Evicted) => {
+                    tracing::debug!(peer = ?peer.address, "closed: idle, to make room at the connection limit");
+                }
                 None => {}
             }
             drop(slot);
@@ -341,6 +351,29 @@ where
         () = deadline => {},
     }
     Ok(())
+}
+
+/// Serves one connection until it ends, or until its watchdog closes it (then why).
+async fn drive<I, S>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
+    service: S,
+    watcher: hyper_util::server::graceful::Watcher,
+    tracked: &connections::Tracked,
+    limits: ServerLimits,
+) -> Option<Closed>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = Response, Error = Infallible>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let serving = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    tokio::select! {
+        _ = watcher.watch(serving.into_owned()) => None,
+        why = tracked.watchdog(limits) => Some(why),
+    }
 }
 
 /// hyper's side of the limits: its timer (without one its timeouts never fire), the head
@@ -382,7 +415,10 @@ fn admit_request<B>(request: &Request<B>, limits: &ServerLimits) -> Result<(), (
     let mut hosts = request.headers().get_all(header::HOST).iter();
     let host = hosts.next();
     if hosts.next().is_some() {
-        return Err((StatusCode::BAD_REQUEST, "the request has more than one Host header".into()));
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "the request has more than one Host header".into(),
+        ));
     }
     match host {
         None if request.version() == Version::HTTP_11 => Err((
@@ -453,7 +489,14 @@ mod tests {
         assert!(admit_request(&request(Version::HTTP_11, &["api.example.com:8000"]), &limits).is_ok());
         assert!(admit_request(&request(Version::HTTP_11, &["[::1]:8000"]), &limits).is_ok());
         assert!(admit_request(&request(Version::HTTP_10, &[]), &limits).is_ok());
-        for hosts in [&[][..], &["a b"], &["user@host"], &["a", "b"], &["host/path"], &[""]] {
+        for hosts in [
+            &[][..],
+            &["a b"],
+            &["user@host"],
+            &["a", "b"],
+            &["host/path"],
+            &[""],
+        ] {
             let refused = admit_request(&request(Version::HTTP_11, hosts), &limits).unwrap_err();
             assert_eq!(refused.0, StatusCode::BAD_REQUEST, "{hosts:?}");
         }

@@ -96,8 +96,8 @@ pub(super) async fn create_credential(
         .and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_owned))
         .ok_or_else(|| failure(StatusCode::BAD_REQUEST, "give the credential's `name`"))?;
     // An access key belongs to the user who makes it.
-    let owner = (kind == CredentialKind::AccessKey)
-        .then(|| claims.email.as_deref().unwrap_or(&claims.subject));
+    let owner =
+        (kind == CredentialKind::AccessKey).then(|| claims.email.as_deref().unwrap_or(&claims.subject));
     let issued = shared
         .store
         .create_credential(kind, &name, owner)

@@ -244,16 +244,20 @@ type Answer = Result<Response, Refusal>;
 /// The caller, from the request's verified bearer token, or the 401 (503 when no key can
 /// verify) to answer.
 async fn caller(shared: &Shared, headers: &HeaderMap) -> Result<Arc<Principal>, Refusal> {
-    shared.auth.authenticate(headers).await.map_err(|denied| match denied {
-        Denied::Unauthenticated(None) => failure(
-            StatusCode::UNAUTHORIZED,
-            "a bearer token is required; get one from /api/v1/token",
-        ),
-        Denied::Unauthenticated(Some(reason)) | Denied::Forbidden(reason) => {
-            failure(StatusCode::UNAUTHORIZED, reason)
-        }
-        Denied::Unavailable(reason) => failure(StatusCode::SERVICE_UNAVAILABLE, reason),
-    })
+    shared
+        .auth
+        .authenticate(headers)
+        .await
+        .map_err(|denied| match denied {
+            Denied::Unauthenticated(None) => failure(
+                StatusCode::UNAUTHORIZED,
+                "a bearer token is required; get one from /api/v1/token",
+            ),
+            Denied::Unauthenticated(Some(reason)) | Denied::Forbidden(reason) => {
+                failure(StatusCode::UNAUTHORIZED, reason)
+            }
+            Denied::Unavailable(reason) => failure(StatusCode::SERVICE_UNAVAILABLE, reason),
+        })
 }
 
 /// Who made the call: the token's username, else its subject.
