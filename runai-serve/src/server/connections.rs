@@ -8,6 +8,11 @@
 //! timeouts and the body-read timeout. At the connection limit, the longest-open idle
 //! connection makes room for a new one (an idle connection costs its client nothing to
 //! reopen); only when none is idle is the new connection refused.
+//!
+//! The request path only stores atomics: the watchdog is not woken per request. It wakes at
+//! its phase's deadline or, while the connection is idle or busy, at the latest one
+//! header-read timeout later, which is when a head that started meanwhile could first be
+//! due; only an eviction wakes it early.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -46,6 +51,7 @@ pub(crate) struct Tracked {
     since_ms: AtomicU64,
     in_flight: AtomicUsize,
     evicted: AtomicBool,
+    /// Woken on eviction only.
     wake: Notify,
 }
 
@@ -77,7 +83,6 @@ impl Tracked {
                 .is_ok()
         {
             self.since_ms.store(self.now_ms(), Ordering::Release);
-            self.wake.notify_one();
         }
     }
 
@@ -85,7 +90,6 @@ impl Tracked {
     pub(crate) fn request_started(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.phase.store(BUSY, Ordering::Release);
-        self.wake.notify_one();
         InFlight(Arc::clone(self))
     }
 
@@ -97,7 +101,6 @@ impl Tracked {
             if self.in_flight.load(Ordering::Acquire) > 0 {
                 self.phase.store(BUSY, Ordering::Release);
             }
-            self.wake.notify_one();
         }
     }
 
@@ -113,37 +116,47 @@ impl Tracked {
     /// When the current phase must end, and why, in milliseconds since the epoch.
     fn deadline(&self, limits: &ServerLimits) -> Option<(u64, Closed)> {
         let since = self.since_ms.load(Ordering::Acquire);
-        let after = |d: Duration| since.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         match self.phase.load(Ordering::Acquire) {
-            IDLE => Some((after(limits.idle_timeout), Closed::Idle)),
-            HEAD => Some((after(limits.header_read_timeout), Closed::SlowHead)),
+            IDLE => Some((after(since, limits.idle_timeout), Closed::Idle)),
+            HEAD => Some((after(since, limits.header_read_timeout), Closed::SlowHead)),
             _ => None,
         }
     }
 
     /// Completes when the connection must close: a phase outlasted its limit, or it was
-    /// evicted. Sleeps between phase changes; no polling.
+    /// evicted.
     pub(crate) async fn watchdog(&self, limits: ServerLimits) -> Closed {
         loop {
             if self.evicted.load(Ordering::Acquire) {
                 return Closed::Evicted;
             }
-            let Some((at, why)) = self.deadline(&limits) else {
-                self.wake.notified().await;
-                continue;
+            let now = self.now_ms();
+            let due = self.deadline(&limits);
+            if let Some((at, why)) = due
+                && now >= at
+            {
+                return why;
+            }
+            // A head may start at any moment of an idle or busy phase, unseen: looking again
+            // one header-read timeout later finds it no later than it is due.
+            let look_again = after(now, limits.header_read_timeout);
+            let wake_at = match due {
+                Some((at, Closed::SlowHead)) => at,
+                Some((at, _)) => at.min(look_again),
+                None => look_again,
             };
-            let when = tokio::time::Instant::from_std(self.epoch + Duration::from_millis(at));
+            let when = tokio::time::Instant::from_std(self.epoch + Duration::from_millis(wake_at));
             tokio::select! {
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep_until(when) => {
-                    // The phase may have changed just as the timer fired.
-                    if self.deadline(&limits).is_some_and(|(now_at, _)| now_at == at) {
-                        return why;
-                    }
-                }
+                () = tokio::time::sleep_until(when) => {}
             }
         }
     }
+}
+
+/// `since` plus `duration`, in milliseconds.
+fn after(since: u64, duration: Duration) -> u64 {
+    since.saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A request in flight on a connection; its end (or drop) makes the connection idle again.

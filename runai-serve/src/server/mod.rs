@@ -311,11 +311,9 @@ where
                         }
                     };
                     // The connection stays busy until the response body has been sent.
-                    Ok::<_, Infallible>(response.map(|body| {
-                        Body::new(Sending {
-                            body,
-                            _in_flight: in_flight,
-                        })
+                    Ok::<_, Infallible>(response.map(|body| Sending {
+                        body,
+                        _in_flight: in_flight,
                     }))
                 }
             })
@@ -364,8 +362,11 @@ async fn drive<I, S>(
 ) -> Option<Closed>
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = Response, Error = Infallible>
-        + Send
+    S: hyper::service::Service<
+            Request<hyper::body::Incoming>,
+            Response = axum::http::Response<Sending>,
+            Error = Infallible,
+        > + Send
         + 'static,
     S::Future: Send + 'static,
 {
@@ -376,16 +377,17 @@ where
     }
 }
 
-/// hyper's side of the limits: its timer (without one its timeouts never fire), the head
-/// size and count, and HTTP/2's header list.
+/// hyper's side of the limits: its timer (without one none of its timeouts fires), the
+/// head size and count, and HTTP/2's header list.
 fn builder(limits: &ServerLimits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        // The watchdog enforces the header and idle timeouts precisely; hyper's own timer,
-        // which starts when a connection turns idle, is the backstop behind both.
-        .header_read_timeout(limits.header_read_timeout + limits.idle_timeout)
+        // The phase watchdog enforces the header and idle timeouts. hyper's own header timer
+        // would start a fresh timer for every request on a kept-alive connection, and it
+        // would close idle connections at the header timeout rather than the idle one.
+        .header_read_timeout(None)
         .max_buf_size(limits.max_head_bytes.max(8 * 1024))
         .max_headers(limits.max_headers);
     builder
@@ -433,20 +435,62 @@ fn admit_request<B>(request: &Request<B>, limits: &ServerLimits) -> Result<(), (
     }
 }
 
-/// `host[:port]` with nothing else: no spaces, user info, path or empty host.
+/// `host[:port]` with nothing else (RFC 3986's authority without user info): a registered
+/// name or an IP literal in brackets, then an optional port; checked byte by byte, without
+/// allocating, as it runs on every request.
 fn valid_host(value: &HeaderValue) -> bool {
-    let Ok(text) = value.to_str() else {
-        return false;
+    let bytes = value.as_bytes();
+    let (host, port) = match bytes.first() {
+        Some(b'[') => match bytes.iter().position(|&b| b == b']') {
+            Some(end) => (&bytes[..=end], &bytes[end + 1..]),
+            None => return false,
+        },
+        _ => match bytes.iter().position(|&b| b == b':') {
+            Some(colon) => (&bytes[..colon], &bytes[colon..]),
+            None => (bytes, &[][..]),
+        },
     };
-    !text.is_empty()
-        && !text.contains('@')
-        && text
-            .parse::<axum::http::uri::Authority>()
-            .is_ok_and(|authority| authority.as_str() == text && !authority.host().is_empty())
+    let host_ok = match host {
+        [] => false,
+        [b'[', inner @ .., b']'] => {
+            !inner.is_empty()
+                && inner
+                    .iter()
+                    .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        }
+        name => name.iter().all(|&b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'%'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                )
+        }),
+    };
+    let port_ok = match port {
+        [] => true,
+        [b':', digits @ ..] => digits.len() <= 5 && digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    host_ok && port_ok
 }
 
-/// A response body that keeps its request counted as in flight until it is sent.
-struct Sending {
+/// A response body that keeps its request counted as in flight until it is sent (handed
+/// to hyper as it is, so it costs no allocation).
+pub(crate) struct Sending {
     body: Body,
     _in_flight: connections::InFlight,
 }
