@@ -16,6 +16,10 @@ pub(crate) const SPLITMIX64_STEP: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// An OpenAI-style error response: `{"error": {"message", "type", "param", "code"}}`.
 pub(crate) fn openai_error(status: StatusCode, kind: &str, message: &str) -> Response {
-    let body = serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": null}});
-    (status, axum::Json(body)).into_response()
+    (status, axum::Json(openai_error_body(kind, message))).into_response()
+}
+
+/// The body of [`openai_error`].
+pub(crate) fn openai_error_body(kind: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": null}})
 }

@@ -267,10 +267,6 @@ mod tests {
     const STREAM: &[u8] = b": keep-alive\r\n\r\nevent: message\ndata: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n";
 
     proptest::proptest! {
-        #![proptest_config(proptest::test_runner::Config::with_cases(
-            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
-        ))]
-
         /// Any bytes, cut anywhere: events come out, never a panic; and cutting a stream
         /// differently never changes what it decodes to.
         #[test]

@@ -821,6 +821,7 @@ impl Gateway {
             listener,
             tls,
             limits,
+            Some(self.inner.config.max_request_body_bytes),
             ErrorShape::OpenAi,
             handler,
             signal,
@@ -888,9 +889,16 @@ async fn forward(
             None,
         );
     }
-    // The server recorded the body's faults here; a router served elsewhere has none yet.
-    let fault = parts.extensions.get::<BodyFault>().cloned().unwrap_or_default();
-    let body = Body::new(ClientBody::new(body, None, Some(limit), fault.clone()));
+    // The gateway's listener caps the body and records its faults; a router served by
+    // another server gets the cap here.
+    let (body, fault) = match parts.extensions.get::<BodyFault>() {
+        Some(fault) => (body, fault.clone()),
+        None => {
+            let fault = BodyFault::default();
+            let capped = ClientBody::new(body, None, Some(limit), fault.clone());
+            (Body::new(capped), fault)
+        }
+    };
     let host = parts.headers.get(header::HOST).cloned().or_else(|| {
         parts
             .uri
@@ -1086,9 +1094,9 @@ async fn send_once(
     let timeout = backend
         .limits
         .request_timeout
-        .or(Some(inner.config.request_timeout));
-    let deadline = timeout.map(|d| tokio::time::Instant::now() + d);
-    let slot = match outstanding.replica().admission.admit(timeout).await {
+        .unwrap_or(inner.config.request_timeout);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let slot = match outstanding.replica().admission.admit(Some(timeout)).await {
         Ok(slot) => slot,
         Err(queue::Refused::QueueFull) => {
             let message = format!("workload {key}: every replica slot and queue place is taken");
@@ -1101,12 +1109,9 @@ async fn send_once(
         Err(queue::Refused::TimedOut) => return Err(Failure::Respond(timed_out(key))),
     };
     let sent = client.request(upstream);
-    let answer = match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, sent)
-            .await
-            .map_err(|_| Failure::Respond(timed_out(key)))?,
-        None => sent.await,
-    };
+    let answer = tokio::time::timeout_at(deadline, sent)
+        .await
+        .map_err(|_| Failure::Respond(timed_out(key)))?;
     match answer {
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
@@ -1130,12 +1135,12 @@ async fn send_once(
             };
             Ok(Response::from_parts(parts, Body::new(body)))
         }
-        // The client's body failed (stalled, malformed, too large): its fault, answered as
-        // such and never counted against the replica.
-        Err(_) if head.fault.get().is_some() => Err(Failure::Respond(client_fault(
-            head.fault.get().expect("checked just above"),
-        ))),
         Err(e) => {
+            // The client's body failed (stalled, malformed, too large): its fault, answered
+            // as such and never counted against the replica.
+            if let Some(fault) = head.fault.get() {
+                return Err(Failure::Respond(client_fault(fault)));
+            }
             let message = format!("replica {replica} of workload {key}: {e}");
             if e.is_connect() {
                 Err(Failure::Connect { replica, message })

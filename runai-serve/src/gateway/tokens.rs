@@ -289,10 +289,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::test_runner::Config::with_cases(
-            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
-        ))]
-
         /// Whatever a replica streams, in whatever pieces, metering never panics.
         #[test]
         fn any_stream_is_metered_without_panicking(

@@ -106,13 +106,14 @@ impl ErrorShape {
     /// A refusal with `status` and `message` in this shape.
     #[must_use]
     pub fn refusal(self, status: StatusCode, message: &str) -> Response {
+        (status, axum::Json(self.body(status, message))).into_response()
+    }
+
+    /// The JSON of a refusal.
+    fn body(self, status: StatusCode, message: &str) -> serde_json::Value {
         match self {
-            Self::OpenAi => crate::shared::openai_error(status, openai_type(status), message),
-            Self::RunAi => (
-                status,
-                axum::Json(runai_core::ApiError::new(status.as_u16(), message)),
-            )
-                .into_response(),
+            Self::OpenAi => crate::shared::openai_error_body(openai_type(status), message),
+            Self::RunAi => serde_json::json!(runai_core::ApiError::new(status.as_u16(), message)),
         }
     }
 
@@ -138,11 +139,7 @@ impl ErrorShape {
 
     /// The same refusal as raw HTTP/1.1 bytes, for a connection refused before hyper sees it.
     fn raw(self, status: StatusCode, message: &str) -> Vec<u8> {
-        let body = match self {
-            Self::OpenAi => serde_json::json!({"error": {"message": message, "type": openai_type(status), "param": null, "code": null}}),
-            Self::RunAi => serde_json::json!({"code": status.as_u16(), "message": message}),
-        }
-        .to_string();
+        let body = self.body(status, message).to_string();
         format!(
             "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
             body.len()
@@ -234,16 +231,18 @@ pub async fn serve_router(
             }
         }
     };
-    serve(listener, None, limits, shape, handler, signal, deadline).await
+    serve(listener, None, limits, None, shape, handler, signal, deadline).await
 }
 
 /// Accepts connections on `listener` (TLS when `tls` is given) until `signal` completes,
 /// then lets open connections finish until `deadline`. Each request that passes the
-/// limits goes to `handler`.
+/// limits goes to `handler`, its body capped at `max_body_bytes` when given.
+#[allow(clippy::too_many_arguments)] // one call site each for the gateway and the API
 pub(crate) async fn serve<H, F>(
     listener: tokio::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     limits: ServerLimits,
+    max_body_bytes: Option<u64>,
     shape: ErrorShape,
     handler: H,
     signal: impl Future<Output = ()> + Send + 'static,
@@ -306,7 +305,8 @@ where
                             let (mut parts, body) = request.into_parts();
                             let fault = BodyFault::default();
                             parts.extensions.insert(fault.clone());
-                            let body = ClientBody::new(body, Some(limits.body_read_timeout), None, fault);
+                            let body =
+                                ClientBody::new(body, Some(limits.body_read_timeout), max_body_bytes, fault);
                             handler(Request::from_parts(parts, Body::new(body)), peer).await
                         }
                     };

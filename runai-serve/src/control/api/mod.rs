@@ -121,12 +121,6 @@ impl ControlApi {
         }
     }
 
-    /// The verifier of callers' tokens.
-    #[must_use]
-    pub fn authenticator(&self) -> &Authenticator {
-        &self.shared.auth
-    }
-
     /// The routes.
     pub fn router(&self) -> Router {
         let routes = Router::new()
