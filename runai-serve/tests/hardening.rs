@@ -420,3 +420,40 @@ async fn the_gateway_s_admin_listener_answers_errors_in_the_openai_shape() {
         assert!(json_body(&response)["error"]["message"].is_string(), "{response}");
     }
 }
+
+#[tokio::test]
+async fn the_platform_s_limits_section_reaches_both_listeners() {
+    use runai_serve::platform::{Platform, PlatformConfig};
+    let dir = std::env::temp_dir().join(format!("runai-hardening-limits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = PlatformConfig::from_yaml(
+        &format!(
+            "dataDir: {}\napi: 127.0.0.1:0\ngateway: 127.0.0.1:0\nsampleWorkload: false\nlimits: {{maxHeaderBytes: 1024, maxRequestBodyBytes: 2048}}\n",
+            dir.display()
+        ),
+        "test",
+    )
+    .unwrap();
+    let platform = Platform::start(config).await.unwrap();
+    let address = |url: String| url.trim_start_matches("http://").parse::<SocketAddr>().unwrap();
+    let (api, gateway) = (address(platform.api_url()), address(platform.gateway_url()));
+    let big_header = format!(
+        "GET /api/v1/workloads HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
+        "x".repeat(2000)
+    );
+    let (response, _) = exchange(api, big_header.as_bytes()).await;
+    assert_eq!(status_of(&response), 431, "API: {response}");
+    assert_eq!(json_body(&response)["code"], 431);
+    let (response, _) = exchange(
+        gateway,
+        big_header.replace("/api/v1/workloads", "/1/any/").as_bytes(),
+    )
+    .await;
+    assert_eq!(status_of(&response), 431, "gateway: {response}");
+    let big_body =
+        "POST /1/any/v1/completions HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 4096\r\n\r\n";
+    let (response, _) = exchange(gateway, big_body.as_bytes()).await;
+    assert_eq!(status_of(&response), 413, "gateway: {response}");
+    platform.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
